@@ -1,0 +1,13 @@
+/** The Hono app: composes the routes and the one error envelope. */
+import { Hono } from "hono";
+import { errorResponse, onError } from "./errors";
+import { predictRoutes } from "./routes/predict";
+import type { AppEnv } from "./types";
+
+export const app = new Hono<AppEnv>()
+	.get("/healthz", (c) => c.json({ ok: true }))
+	.route("/v1/models", predictRoutes)
+	.notFound((c) =>
+		errorResponse(404, "not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`),
+	)
+	.onError(onError);

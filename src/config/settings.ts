@@ -1,0 +1,33 @@
+/**
+ * Operational settings from wrangler.toml [vars], parsed once per env object.
+ * A bad value is logged and replaced by its default: settings never take the
+ * worker down.
+ */
+import { z } from "zod";
+
+const Settings = z.object({
+	/** Isolate cache TTL for specs and states, seconds (≤ 30). */
+	CONFIG_TTL_SECONDS: z.coerce.number().min(0).max(30).catch(10),
+	/** Longest an observation waits in an isolate's buffer before a flush, ms. */
+	METRICS_FLUSH_MS: z.coerce.number().int().min(0).max(25_000).catch(5_000),
+	/** Observations per deployment that trigger a flush before the interval. */
+	METRICS_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).catch(1_000),
+	/** Feedback is accepted for request ids up to this many days old. */
+	FEEDBACK_WINDOW_DAYS: z.coerce.number().min(0).max(365).catch(7),
+	/** Bytes of each output kept in a shadow sample. */
+	SHADOW_SAMPLE_BYTES: z.coerce.number().int().min(64).max(65_536).catch(2_048),
+	/** Bytes of each shadow response read for comparison. */
+	SHADOW_COMPARE_BYTES: z.coerce.number().int().min(64).max(1_048_576).catch(65_536),
+});
+export type Settings = z.infer<typeof Settings>;
+
+const cache = new WeakMap<object, Settings>();
+
+export function settingsOf(env: object): Settings {
+	let settings = cache.get(env);
+	if (!settings) {
+		settings = Settings.parse(env);
+		cache.set(env, settings);
+	}
+	return settings;
+}

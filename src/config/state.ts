@@ -1,0 +1,81 @@
+/**
+ * The rollout state: what `state:<name>` in KV holds. The controller and the
+ * admin API write it; operators may write it by hand (for example
+ * `{"status":"paused","weight":10}`), so every field but `status` has a
+ * default. The edge turns (spec, state) into a routing decision with
+ * {@link routingOf}.
+ */
+import { z } from "zod";
+import type { DeploymentSpec } from "./spec";
+import { Weight } from "./spec";
+
+export const RolloutStatus = z.enum([
+	"pending",
+	"shadowing",
+	"running",
+	"paused",
+	"promoted",
+	"aborted",
+	"concluded",
+]);
+export type RolloutStatus = z.infer<typeof RolloutStatus>;
+
+export const Actor = z.enum(["controller", "admin", "manual", "seed"]);
+export type Actor = z.infer<typeof Actor>;
+
+export const RolloutState = z.object({
+	status: RolloutStatus,
+	/** Candidate weight in percent (the traffic it serves when status is running or paused). */
+	weight: Weight.default(0),
+	/** Index into canary.steps of the current step. */
+	step: z.number().int().min(0).default(0),
+	/** When the current status/weight began (ISO 8601); bake time counts from here. */
+	since: z.iso.datetime().optional(),
+	/** When the current rollout began; statistics accumulate from here. */
+	startedAt: z.iso.datetime().optional(),
+	/** Why the state is what it is, for people. */
+	reason: z.string().default(""),
+	updatedBy: Actor.default("manual"),
+	/** Incremented by every transition the Durable Object applies; hand edits lack it. */
+	revision: z.number().int().min(0).default(0),
+	/** The status a paused rollout resumes to. */
+	pausedFrom: z.enum(["shadowing", "running"]).optional(),
+	/** The winner of a concluded A/B test. */
+	winner: z.enum(["champion", "candidate"]).optional(),
+});
+export type RolloutState = z.infer<typeof RolloutState>;
+export type RolloutStateInput = z.input<typeof RolloutState>;
+
+/** The state of a deployment nobody has started. */
+export const PENDING: RolloutState = {
+	status: "pending",
+	weight: 0,
+	step: 0,
+	reason: "not started",
+	updatedBy: "controller",
+	revision: 0,
+};
+
+/** What the edge does for a deployment right now. */
+export type Routing =
+	| { mode: "split" /** basis points 0..10000 of units on the candidate */; threshold: number }
+	| { mode: "shadow"; sampleRate: number };
+
+/**
+ * The routing a state implies. Only `shadowing` copies traffic to the
+ * candidate; `aborted` and `pending` serve the champion alone whatever the
+ * weight says; `promoted` serves the candidate to everyone.
+ */
+export function routingOf(spec: DeploymentSpec, state: RolloutState): Routing {
+	switch (state.status) {
+		case "shadowing":
+			return { mode: "shadow", sampleRate: spec.shadow.sampleRate };
+		case "pending":
+		case "aborted":
+			return { mode: "split", threshold: 0 };
+		case "promoted":
+			return { mode: "split", threshold: 10_000 };
+		default:
+			return { mode: "split", threshold: Math.round(state.weight * 100) };
+	}
+}

@@ -1,0 +1,49 @@
+/**
+ * What the request path reports about each prediction, and the interface it
+ * reports through. The metrics layer implements {@link Recorder}; the request
+ * path never awaits it.
+ */
+import type { Outcome } from "../routing/forward";
+
+/** champion / candidate: served traffic; shadow: the candidate's copies in shadow mode. */
+export type ObservedVariant = "champion" | "candidate" | "shadow";
+
+export interface Observation {
+	deployment: string;
+	/** The variant the unit was assigned (a fallback is still the candidate's request). */
+	variant: ObservedVariant;
+	/** Routing threshold (basis points on the candidate) in force: the step the request belongs to. */
+	threshold: number;
+	/** Unix ms. */
+	time: number;
+	outcome: Outcome;
+	status: number;
+	/** Milliseconds until the response headers (or the failure). */
+	latencyMs: number;
+	/** The candidate failed and the champion answered instead. */
+	fallback: boolean;
+	/** Shadow mode only: this request was not copied because its body could not be replayed. */
+	shadowSkipped?: boolean;
+}
+
+/** One shadow comparison, for the agreement counters and the samples table. */
+export interface ShadowComparison {
+	deployment: string;
+	time: number;
+	threshold: number;
+	/** Hex SHA-256 prefix of the request body, to group identical inputs. */
+	inputHash: string;
+	championOutput: string;
+	candidateOutput: string;
+	championLatencyMs: number;
+	candidateLatencyMs: number;
+	candidateOutcome: Outcome;
+	/** null when the outputs could not be compared (a side failed, not JSON, missing field). */
+	agreed: boolean | null;
+	reason?: string;
+}
+
+export interface Recorder {
+	observe(observation: Observation): void;
+	compare(comparison: ShadowComparison): void;
+}

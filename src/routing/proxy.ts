@@ -1,0 +1,233 @@
+/**
+ * The prediction path: unit → variant → backend, with fallback, shadow copies
+ * and the response headers of the contract. Metrics and shadow work go to
+ * ctx.waitUntil; the user's response waits only for the backend it is served by.
+ */
+import type { Context } from "hono";
+import type { Settings } from "../config/settings";
+import type { DeploymentSpec } from "../config/spec";
+import { saltOf } from "../config/spec";
+import type { RolloutState } from "../config/state";
+import { routingOf } from "../config/state";
+import { HttpError } from "../errors";
+import type { Recorder } from "../metrics/observation";
+import { completeShadow } from "../shadow/run";
+import type { AppEnv } from "../types";
+import { assignVariant, type Variant } from "./assign";
+import {
+	type BackendResult,
+	callBackend,
+	callBackendForText,
+	type ForwardInit,
+	readText,
+	resolveUpstream,
+} from "./forward";
+import { forwardHeaders, responseHeaders } from "./headers";
+import { variantOverride } from "./override";
+import { signRequestId } from "./request-id";
+import { UNIT_COOKIE, unitCookie, unitOf } from "./unit";
+
+export interface PredictionInput {
+	spec: DeploymentSpec;
+	state: RolloutState;
+	/** The part of the path after /v1/models/<name>. */
+	restPath: string;
+	settings: Settings;
+	recorder: Recorder;
+}
+
+interface PreparedBody {
+	body: ArrayBuffer | ReadableStream | null;
+	/** Buffered, so it can be sent again (fallback, shadow copy). */
+	replayable: boolean;
+}
+
+export async function proxyPrediction(
+	c: Context<AppEnv>,
+	input: PredictionInput,
+): Promise<Response> {
+	const { spec, state, settings, recorder } = input;
+	const request = c.req.raw;
+	const env = c.env;
+	const time = Date.now();
+	const url = new URL(request.url);
+	const routing = routingOf(spec, state);
+	const threshold = routing.mode === "split" ? routing.threshold : 0;
+
+	const unit = await unitOf(c, spec.assignment, env.SIGNING_KEY);
+	const override = await variantOverride(request.headers, env.ADMIN_TOKEN);
+	const assigned: Variant =
+		override ??
+		(routing.mode === "split"
+			? assignVariant(saltOf(spec), unit.id, threshold, spec.assignment.hashVersion)
+			: "champion");
+
+	const prepared = await prepareBody(request, spec.maxBodyBytes);
+	const init: ForwardInit = {
+		method: request.method,
+		headers: forwardHeaders(request.headers, {
+			cookieName: UNIT_COOKIE,
+			dropAuthorization: override !== null,
+		}),
+		body: prepared.body,
+	};
+	const send = (variant: Variant, body = init.body) => {
+		const upstream = resolveUpstream(spec[variant], env, input.restPath, url.search, url.origin);
+		if ("error" in upstream) return Promise.resolve(missingBinding(upstream.error));
+		return callBackend(upstream, { ...init, body }, spec.timeoutMs);
+	};
+
+	const shadowing = routing.mode === "shadow" && override === null;
+	const copyToShadow = shadowing && prepared.replayable && Math.random() < routing.sampleRate;
+	const shadowCall = copyToShadow ? startShadowCall(c, input, init, url) : undefined;
+
+	let served: Variant = assigned;
+	let result = await send(assigned);
+	let fallback = false;
+	if (
+		assigned === "candidate" &&
+		result.outcome !== "ok" &&
+		spec.fallback &&
+		prepared.replayable &&
+		override === null
+	) {
+		recorder.observe(observation(spec.name, "candidate", threshold, time, result, true));
+		result = await send("champion");
+		served = "champion";
+		fallback = true;
+	} else {
+		recorder.observe({
+			...observation(spec.name, assigned, threshold, time, result, false),
+			...(shadowing && !prepared.replayable ? { shadowSkipped: true } : {}),
+		});
+	}
+
+	const headers = new Headers();
+	headers.set("x-model-variant", served);
+	headers.set("x-model-version", spec[served].version);
+	headers.set(
+		"x-request-id",
+		await signRequestId(env.SIGNING_KEY, { deployment: spec.name, variant: served, time }),
+	);
+	if (fallback) headers.set("x-switchyard-fallback", "1");
+	if (unit.fresh)
+		headers.append(
+			"set-cookie",
+			await unitCookie(unit.id, env.SIGNING_KEY, url.protocol === "https:"),
+		);
+
+	const response = result.response;
+	if (!response) {
+		if (shadowCall)
+			c.executionCtx.waitUntil(shadowCall.finish(Promise.resolve(null), result.latencyMs));
+		const timedOut = result.outcome === "timeout";
+		throw new HttpError(
+			timedOut ? 504 : 502,
+			timedOut ? "backend_timeout" : "backend_unavailable",
+			`the ${served} backend did not answer: ${result.error ?? result.outcome}`,
+			undefined,
+			Object.fromEntries(headers),
+		);
+	}
+
+	let body = response.body;
+	if (shadowCall) {
+		let championText: Promise<{ text: string; truncated: boolean } | null> = Promise.resolve(null);
+		if (body) {
+			const [toClient, toCompare] = body.tee();
+			body = toClient;
+			championText = readText(new Response(toCompare), settings.SHADOW_COMPARE_BYTES);
+		}
+		c.executionCtx.waitUntil(shadowCall.finish(championText, result.latencyMs));
+	}
+	const out = new Response(body, {
+		status: response.status,
+		statusText: response.statusText,
+		headers: responseHeaders(response.headers),
+	});
+	for (const [name, value] of headers) {
+		if (name === "set-cookie") out.headers.append(name, value);
+		else out.headers.set(name, value);
+	}
+	return out;
+}
+
+/** Starts the candidate's copy now, in parallel with the champion; finishing it is background work. */
+function startShadowCall(c: Context<AppEnv>, input: PredictionInput, init: ForwardInit, url: URL) {
+	const { spec, settings, recorder } = input;
+	const time = Date.now();
+	const body = init.body instanceof ArrayBuffer ? init.body : null;
+	const upstream = resolveUpstream(spec.candidate, c.env, input.restPath, url.search, url.origin);
+	const candidate =
+		"error" in upstream
+			? Promise.resolve(missingBinding(upstream.error))
+			: callBackendForText(
+					upstream,
+					{ ...init, headers: new Headers(init.headers), body },
+					spec.timeoutMs,
+					settings.SHADOW_COMPARE_BYTES,
+				);
+	return {
+		finish: (
+			championText: Promise<{ text: string; truncated: boolean } | null>,
+			championLatencyMs: number,
+		) =>
+			completeShadow(
+				{
+					deployment: spec.name,
+					time,
+					comparison: spec.shadow.compare,
+					candidate,
+					championText,
+					championLatencyMs,
+					body,
+					sampleBytes: settings.SHADOW_SAMPLE_BYTES,
+				},
+				recorder,
+			).catch((error) => {
+				console.error(
+					JSON.stringify({
+						level: "error",
+						event: "shadow_failed",
+						deployment: spec.name,
+						message: String(error),
+					}),
+				);
+			}),
+	};
+}
+
+async function prepareBody(request: Request, maxBytes: number): Promise<PreparedBody> {
+	if (request.body === null || request.method === "GET" || request.method === "HEAD") {
+		return { body: null, replayable: true };
+	}
+	const declared = request.headers.get("content-length");
+	const length = declared === null ? Number.NaN : Number(declared);
+	if (Number.isFinite(length) && length <= maxBytes)
+		return { body: await request.arrayBuffer(), replayable: true };
+	return { body: request.body, replayable: false };
+}
+
+function observation(
+	deployment: string,
+	variant: Variant,
+	threshold: number,
+	time: number,
+	result: BackendResult,
+	fallback: boolean,
+) {
+	return {
+		deployment,
+		variant,
+		threshold,
+		time,
+		outcome: result.outcome,
+		status: result.status,
+		latencyMs: result.latencyMs,
+		fallback,
+	};
+}
+
+function missingBinding(error: string): BackendResult {
+	return { outcome: "network", status: 0, latencyMs: 0, error };
+}

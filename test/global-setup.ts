@@ -1,0 +1,29 @@
+/**
+ * Builds the demo model workers (and the test-only echo backend) from
+ * TypeScript with esbuild, for the workers project's auxiliary workers.
+ * Runs in Node before the pool starts.
+ */
+import { build } from "esbuild";
+
+export const MODEL_BUILDS = {
+	"sentiment-v1": "examples/models/sentiment-v1.ts",
+	"sentiment-v2": "examples/models/sentiment-v2.ts",
+	echo: "test/workers/echo.ts",
+} as const;
+
+export const BUILD_DIR = "dist/test-workers";
+
+export default async function setup(): Promise<void> {
+	await Promise.all(
+		Object.entries(MODEL_BUILDS).map(([name, entry]) =>
+			build({
+				entryPoints: [entry],
+				outfile: `${BUILD_DIR}/${name}.js`,
+				bundle: true,
+				format: "esm",
+				target: "es2024",
+				logLevel: "warning",
+			}),
+		),
+	);
+}

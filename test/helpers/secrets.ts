@@ -1,0 +1,3 @@
+/** Secrets the test worker runs with (never used outside tests). */
+export const TEST_ADMIN_TOKEN = "test-admin-token";
+export const TEST_SIGNING_KEY = "test-signing-key-0123456789abcdef";

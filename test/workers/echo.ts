@@ -1,0 +1,16 @@
+/** A test backend that answers with what it received, to check forwarding. */
+export default {
+	async fetch(request: Request): Promise<Response> {
+		const url = new URL(request.url);
+		return Response.json(
+			{
+				method: request.method,
+				path: url.pathname,
+				search: url.search,
+				headers: Object.fromEntries(request.headers),
+				body: await request.text(),
+			},
+			{ headers: { "x-echo": "1", "set-cookie": "backend=1; Path=/" } },
+		);
+	},
+} satisfies ExportedHandler;

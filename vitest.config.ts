@@ -1,0 +1,69 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+import { BUILD_DIR } from "./test/global-setup.ts";
+import { TEST_ADMIN_TOKEN, TEST_SIGNING_KEY } from "./test/helpers/secrets.ts";
+
+const compatibilityDate = "2026-04-20";
+
+// wrangler.toml declares these secrets as required; tests provide their own.
+process.env.ADMIN_TOKEN ??= TEST_ADMIN_TOKEN;
+process.env.SIGNING_KEY ??= TEST_SIGNING_KEY;
+
+/** A demo model as an auxiliary worker, with its fault-injection knobs. */
+function model(name: string, build: string, knobs: { ERROR_RATE?: string; EXTRA_LATENCY_MS?: string } = {}) {
+	return {
+		name,
+		modules: true,
+		scriptPath: `${BUILD_DIR}/${build}.js`,
+		compatibilityDate,
+		bindings: { ERROR_RATE: "0", EXTRA_LATENCY_MS: "0", ...knobs },
+	};
+}
+
+export default defineConfig({
+	test: {
+		projects: [
+			{
+				test: {
+					name: "unit",
+					include: ["test/unit/**/*.test.ts"],
+					environment: "node",
+				},
+			},
+			{
+				plugins: [
+					cloudflareTest({
+						wrangler: { configPath: "./wrangler.toml" },
+						miniflare: {
+							bindings: {
+								ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+								SIGNING_KEY: TEST_SIGNING_KEY,
+								// Every request re-reads KV, so tests see their writes at once.
+								CONFIG_TTL_SECONDS: "0",
+								METRICS_FLUSH_MS: "0",
+							},
+							serviceBindings: {
+								MODEL_BROKEN: "sentiment-broken",
+								MODEL_SLOW: "sentiment-slow",
+								MODEL_ECHO: "echo",
+							},
+							workers: [
+								model("switchyard-sentiment-v1", "sentiment-v1"),
+								model("switchyard-sentiment-v2", "sentiment-v2"),
+								model("switchyard-sentiment-v2-faulty", "sentiment-v2", { ERROR_RATE: "0.1" }),
+								model("sentiment-broken", "sentiment-v2", { ERROR_RATE: "1" }),
+								model("sentiment-slow", "sentiment-v2", { EXTRA_LATENCY_MS: "1000" }),
+								{ name: "echo", modules: true, scriptPath: `${BUILD_DIR}/echo.js`, compatibilityDate },
+							],
+						},
+					}),
+				],
+				test: {
+					name: "workers",
+					include: ["test/integration/**/*.test.ts"],
+					globalSetup: ["./test/global-setup.ts"],
+				},
+			},
+		],
+	},
+});
