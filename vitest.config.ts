@@ -10,7 +10,11 @@ process.env.ADMIN_TOKEN ??= TEST_ADMIN_TOKEN;
 process.env.SIGNING_KEY ??= TEST_SIGNING_KEY;
 
 /** A demo model as an auxiliary worker, with its fault-injection knobs. */
-function model(name: string, build: string, knobs: { ERROR_RATE?: string; EXTRA_LATENCY_MS?: string } = {}) {
+function model(
+	name: string,
+	build: string,
+	knobs: { ERROR_RATE?: string; EXTRA_LATENCY_MS?: string } = {},
+) {
 	return {
 		name,
 		modules: true,
@@ -41,6 +45,7 @@ export default defineConfig({
 								// Every request re-reads KV, so tests see their writes at once.
 								CONFIG_TTL_SECONDS: "0",
 								METRICS_FLUSH_MS: "0",
+								SHADOW_SAMPLE_LIMIT: "5",
 							},
 							serviceBindings: {
 								MODEL_BROKEN: "sentiment-broken",
@@ -53,7 +58,12 @@ export default defineConfig({
 								model("switchyard-sentiment-v2-faulty", "sentiment-v2", { ERROR_RATE: "0.1" }),
 								model("sentiment-broken", "sentiment-v2", { ERROR_RATE: "1" }),
 								model("sentiment-slow", "sentiment-v2", { EXTRA_LATENCY_MS: "1000" }),
-								{ name: "echo", modules: true, scriptPath: `${BUILD_DIR}/echo.js`, compatibilityDate },
+								{
+									name: "echo",
+									modules: true,
+									scriptPath: `${BUILD_DIR}/echo.js`,
+									compatibilityDate,
+								},
 							],
 						},
 					}),

@@ -1,12 +1,15 @@
 /** The Hono app: composes the routes and the one error envelope. */
 import { Hono } from "hono";
 import { errorResponse, onError } from "./errors";
+import { recorderStats } from "./metrics/recorder";
+import { feedbackRoutes } from "./routes/feedback";
 import { predictRoutes } from "./routes/predict";
 import type { AppEnv } from "./types";
 
 export const app = new Hono<AppEnv>()
-	.get("/healthz", (c) => c.json({ ok: true }))
+	.get("/healthz", (c) => c.json({ ok: true, isolate: { metrics: recorderStats } }))
 	.route("/v1/models", predictRoutes)
+	.route("/v1/feedback", feedbackRoutes)
 	.notFound((c) =>
 		errorResponse(404, "not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`),
 	)

@@ -1,0 +1,89 @@
+/**
+ * An isolate's pending metrics for one deployment: observations folded into
+ * per-(minute, variant, threshold) aggregates as they arrive, so a batch's
+ * size depends on how many minutes and variants it spans, not on traffic.
+ * Pure; the recorder owns the buffers and the flushing.
+ */
+import {
+	addComparison,
+	addObservation,
+	emptyAggregate,
+	mergeAggregates,
+	type VariantAggregate,
+} from "./aggregate";
+import type { Observation, ObservedVariant, ShadowComparison } from "./observation";
+
+export const MINUTE_MS = 60_000;
+
+export interface IngestRow {
+	/** Unix minute: floor(ms / 60,000). */
+	minute: number;
+	variant: ObservedVariant;
+	threshold: number;
+	aggregate: VariantAggregate;
+}
+
+export type ShadowSample = Omit<ShadowComparison, "deployment" | "threshold">;
+
+export interface IngestBatch {
+	rows: IngestRow[];
+	samples: ShadowSample[];
+	/** Observations folded into the rows. */
+	observations: number;
+}
+
+export class PendingBatch {
+	readonly rows = new Map<string, IngestRow>();
+	samples: ShadowSample[] = [];
+	observations = 0;
+	attempts = 0;
+	timerArmed = false;
+
+	constructor(
+		readonly firstAt: number,
+		private readonly maxSamples: number,
+	) {}
+
+	private row(time: number, variant: ObservedVariant, threshold: number): IngestRow {
+		const minute = Math.floor(time / MINUTE_MS);
+		const key = `${minute}|${variant}|${threshold}`;
+		let row = this.rows.get(key);
+		if (!row) {
+			row = { minute, variant, threshold, aggregate: emptyAggregate() };
+			this.rows.set(key, row);
+		}
+		return row;
+	}
+
+	addObservation(o: Observation): void {
+		addObservation(this.row(o.time, o.variant, o.threshold).aggregate, o);
+		this.observations += 1;
+	}
+
+	/** Counts the verdict on the shadow row and keeps the most recent samples. */
+	addComparison(c: ShadowComparison): void {
+		addComparison(this.row(c.time, "shadow", c.threshold).aggregate, c);
+		const { deployment: _d, threshold: _t, ...sample } = c;
+		this.samples.push(sample);
+		if (this.samples.length > this.maxSamples) this.samples.shift();
+	}
+
+	/** Folds an earlier batch back in (after a failed flush). */
+	absorb(batch: IngestBatch, attempts: number): void {
+		for (const row of batch.rows) {
+			const target = this.row(row.minute * MINUTE_MS, row.variant, row.threshold);
+			target.aggregate = mergeAggregates(target.aggregate, row.aggregate);
+		}
+		this.samples = [...batch.samples, ...this.samples].slice(-this.maxSamples);
+		this.observations += batch.observations;
+		this.attempts = Math.max(this.attempts, attempts);
+	}
+
+	toBatch(): IngestBatch {
+		return {
+			rows: [...this.rows.values()],
+			samples: this.samples,
+			observations: this.observations,
+		};
+	}
+}

@@ -1,0 +1,102 @@
+/**
+ * Log-bucket latency histogram. Buckets grow by γ = 1.04 from 0.1 ms, so 340
+ * buckets reach 60 s and any quantile estimate (the bucket's harmonic
+ * midpoint, as DDSketch does) is within (γ − 1)/(γ + 1) ≈ 1.96 % of the exact
+ * sample quantile. Mergeable by adding counts; stored sparse.
+ *
+ * Bucket 0 holds values below 0.1 ms; bucket i (1..340) holds
+ * [0.1·γ^(i−1), 0.1·γ^i); bucket 341 holds everything from about 61.7 s up.
+ *
+ * Warning: the layout is part of the stored data; changing γ or the minimum
+ * makes existing histograms unreadable.
+ */
+import type { Bin } from "../stats";
+
+export const MIN_MS = 0.1;
+export const GAMMA = 1.04;
+export const REGULAR_BUCKETS = 340;
+export const OVERFLOW = REGULAR_BUCKETS + 1;
+const LOG_GAMMA = Math.log(GAMMA);
+
+/** Sparse counts by bucket index. */
+export type Histogram = Record<number, number>;
+
+export function bucketIndex(ms: number): number {
+	if (!(ms >= MIN_MS)) return 0;
+	const i = 1 + Math.floor(Math.log(ms / MIN_MS) / LOG_GAMMA);
+	return Math.min(i, OVERFLOW);
+}
+
+export function bucketBounds(index: number): [number, number] {
+	if (index <= 0) return [0, MIN_MS];
+	if (index >= OVERFLOW) return [MIN_MS * GAMMA ** REGULAR_BUCKETS, Number.POSITIVE_INFINITY];
+	return [MIN_MS * GAMMA ** (index - 1), MIN_MS * GAMMA ** index];
+}
+
+/** The value reported for a bucket: its harmonic midpoint (lower bound for the overflow bucket). */
+export function bucketValue(index: number): number {
+	const [lo, hi] = bucketBounds(index);
+	if (index <= 0) return MIN_MS / 2;
+	if (!Number.isFinite(hi)) return lo;
+	return (2 * lo * hi) / (lo + hi);
+}
+
+export function addToHistogram(histogram: Histogram, ms: number, count = 1): void {
+	const i = bucketIndex(ms);
+	histogram[i] = (histogram[i] ?? 0) + count;
+}
+
+export function mergeHistograms(a: Histogram, b: Histogram): Histogram {
+	const merged: Histogram = { ...a };
+	for (const [key, count] of Object.entries(b)) {
+		const i = Number(key);
+		merged[i] = (merged[i] ?? 0) + count;
+	}
+	return merged;
+}
+
+function sortedEntries(histogram: Histogram): [number, number][] {
+	return Object.entries(histogram)
+		.map(([k, v]) => [Number(k), v] as [number, number])
+		.filter(([, v]) => v > 0)
+		.sort((x, y) => x[0] - y[0]);
+}
+
+export function histogramCount(histogram: Histogram): number {
+	let n = 0;
+	for (const count of Object.values(histogram)) n += count;
+	return n;
+}
+
+/**
+ * The q-quantile (0..1) as the value of the bucket holding the sample's
+ * order statistic ⌊q·(n − 1)⌋ (0-based); 0 for an empty histogram.
+ */
+export function histogramQuantile(histogram: Histogram, q: number): number {
+	const entries = sortedEntries(histogram);
+	const n = entries.reduce((s, [, c]) => s + c, 0);
+	if (n === 0) return 0;
+	const rank = Math.floor(Math.min(1, Math.max(0, q)) * (n - 1));
+	let seen = 0;
+	for (const [index, count] of entries) {
+		seen += count;
+		if (seen > rank) return bucketValue(index);
+	}
+	return bucketValue(entries[entries.length - 1]?.[0] ?? 0);
+}
+
+/** The histogram as ordered bins for the statistics engine (overflow capped at twice its lower bound). */
+export function histogramBins(histogram: Histogram): Bin[] {
+	return sortedEntries(histogram).map(([index, count]) => {
+		const [lower, upper] = bucketBounds(index);
+		return { lower, upper: Number.isFinite(upper) ? upper : lower * 2, count };
+	});
+}
+
+/** Dense counts over the union of two histograms' buckets, for Mann–Whitney. */
+export function alignedCounts(a: Histogram, b: Histogram): [number[], number[]] {
+	const indexes = [...new Set([...Object.keys(a), ...Object.keys(b)].map(Number))].sort(
+		(x, y) => x - y,
+	);
+	return [indexes.map((i) => a[i] ?? 0), indexes.map((i) => b[i] ?? 0)];
+}

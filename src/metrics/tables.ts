@@ -1,0 +1,360 @@
+/**
+ * The metrics tables of a MetricsStore: per-minute aggregates per variant and
+ * routing threshold, latency buckets, feedback moments, shadow samples and
+ * the feedback de-duplication set. Functions take the SQL handle; the Durable
+ * Object class only wires them to RPC.
+ */
+import type { Migration } from "../lib/sql-migrations";
+import { type Moments, mergeMoments } from "../stats";
+import {
+	type AggregateRow,
+	emptyAggregate,
+	emptyFeedback,
+	type FeedbackAggregate,
+	mergeAggregates,
+	type VariantAggregate,
+} from "./aggregate";
+import type { IngestBatch, ShadowSample } from "./batch";
+import type { Histogram } from "./histogram";
+import type { ObservedVariant } from "./observation";
+
+export const METRICS_MIGRATIONS: Migration[] = [
+	{
+		version: 1,
+		statements: [
+			`CREATE TABLE minute_stats (
+				minute INTEGER NOT NULL, variant TEXT NOT NULL, threshold INTEGER NOT NULL,
+				requests INTEGER NOT NULL, errors_5xx INTEGER NOT NULL, timeouts INTEGER NOT NULL,
+				network_errors INTEGER NOT NULL, fallbacks INTEGER NOT NULL, shadow_skipped INTEGER NOT NULL,
+				lat_n INTEGER NOT NULL, lat_mean REAL NOT NULL, lat_m2 REAL NOT NULL,
+				compared INTEGER NOT NULL, agreed INTEGER NOT NULL, uncomparable INTEGER NOT NULL,
+				PRIMARY KEY (minute, variant, threshold))`,
+			`CREATE TABLE latency_buckets (
+				minute INTEGER NOT NULL, variant TEXT NOT NULL, threshold INTEGER NOT NULL,
+				bucket INTEGER NOT NULL, count INTEGER NOT NULL,
+				PRIMARY KEY (minute, variant, threshold, bucket))`,
+			`CREATE TABLE feedback_stats (
+				minute INTEGER NOT NULL, variant TEXT NOT NULL,
+				n INTEGER NOT NULL, mean REAL NOT NULL, m2 REAL NOT NULL,
+				PRIMARY KEY (minute, variant))`,
+			"CREATE TABLE feedback_seen (request_id TEXT PRIMARY KEY, time INTEGER NOT NULL)",
+			`CREATE TABLE shadow_samples (
+				id INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL, input_hash TEXT NOT NULL,
+				champion_output TEXT NOT NULL, candidate_output TEXT NOT NULL,
+				champion_latency_ms REAL NOT NULL, candidate_latency_ms REAL NOT NULL,
+				candidate_outcome TEXT NOT NULL, agreed INTEGER, reason TEXT)`,
+		],
+	},
+];
+
+type Row = Record<string, SqlStorageValue>;
+
+function num(row: Row, key: string): number {
+	return Number(row[key] ?? 0);
+}
+
+/** Adds a batch: merges each row into its stored minute (Chan for moments), adds bucket counts. */
+export function ingestBatch(sql: SqlStorage, batch: IngestBatch): void {
+	for (const { minute, variant, threshold, aggregate } of batch.rows) {
+		const stored = sql
+			.exec<Row>(
+				"SELECT * FROM minute_stats WHERE minute = ? AND variant = ? AND threshold = ?",
+				minute,
+				variant,
+				threshold,
+			)
+			.toArray()[0];
+		const merged = stored
+			? mergeAggregates(aggregateOf(stored), { ...aggregate, histogram: {} })
+			: aggregate;
+		sql.exec(
+			`INSERT OR REPLACE INTO minute_stats VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			minute,
+			variant,
+			threshold,
+			merged.requests,
+			merged.errors5xx,
+			merged.timeouts,
+			merged.networkErrors,
+			merged.fallbacks,
+			merged.shadowSkipped,
+			merged.latency.n,
+			merged.latency.mean,
+			merged.latency.m2,
+			merged.compared,
+			merged.agreed,
+			merged.uncomparable,
+		);
+		for (const [bucket, count] of Object.entries(aggregate.histogram)) {
+			sql.exec(
+				`INSERT INTO latency_buckets VALUES (?, ?, ?, ?, ?)
+				 ON CONFLICT DO UPDATE SET count = count + excluded.count`,
+				minute,
+				variant,
+				threshold,
+				Number(bucket),
+				count,
+			);
+		}
+	}
+	for (const s of batch.samples) {
+		sql.exec(
+			`INSERT INTO shadow_samples (time, input_hash, champion_output, candidate_output, champion_latency_ms,
+			 candidate_latency_ms, candidate_outcome, agreed, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			s.time,
+			s.inputHash,
+			s.championOutput,
+			s.candidateOutput,
+			s.championLatencyMs,
+			s.candidateLatencyMs,
+			s.candidateOutcome,
+			s.agreed === null ? null : s.agreed ? 1 : 0,
+			s.reason ?? null,
+		);
+	}
+}
+
+function aggregateOf(row: Row): VariantAggregate {
+	return {
+		requests: num(row, "requests"),
+		errors5xx: num(row, "errors_5xx"),
+		timeouts: num(row, "timeouts"),
+		networkErrors: num(row, "network_errors"),
+		fallbacks: num(row, "fallbacks"),
+		shadowSkipped: num(row, "shadow_skipped"),
+		latency: { n: num(row, "lat_n"), mean: num(row, "lat_mean"), m2: num(row, "lat_m2") },
+		histogram: {},
+		compared: num(row, "compared"),
+		agreed: num(row, "agreed"),
+		uncomparable: num(row, "uncomparable"),
+	};
+}
+
+/** Aggregates per (variant, threshold) over minutes [fromMinute, toMinute). */
+export function aggregateRows(
+	sql: SqlStorage,
+	fromMinute: number,
+	toMinute: number,
+): AggregateRow[] {
+	const groups = new Map<string, AggregateRow>();
+	const group = (variant: string, threshold: number) => {
+		const key = `${variant}|${threshold}`;
+		let row = groups.get(key);
+		if (!row) {
+			row = { variant: variant as ObservedVariant, threshold, aggregate: emptyAggregate() };
+			groups.set(key, row);
+		}
+		return row;
+	};
+	for (const row of sql.exec<Row>(
+		"SELECT * FROM minute_stats WHERE minute >= ? AND minute < ? ORDER BY minute",
+		fromMinute,
+		toMinute,
+	)) {
+		const target = group(String(row.variant), num(row, "threshold"));
+		target.aggregate = mergeAggregates(target.aggregate, aggregateOf(row));
+	}
+	for (const row of sql.exec<Row>(
+		`SELECT variant, threshold, bucket, SUM(count) AS count FROM latency_buckets
+		 WHERE minute >= ? AND minute < ? GROUP BY variant, threshold, bucket`,
+		fromMinute,
+		toMinute,
+	)) {
+		group(String(row.variant), num(row, "threshold")).aggregate.histogram[num(row, "bucket")] = num(
+			row,
+			"count",
+		);
+	}
+	return [...groups.values()];
+}
+
+/** Feedback moments per variant over minutes [fromMinute, toMinute) of the requests they are about. */
+export function feedbackWindow(
+	sql: SqlStorage,
+	fromMinute: number,
+	toMinute: number,
+): FeedbackAggregate {
+	const result = emptyFeedback();
+	for (const row of sql.exec<Row>(
+		"SELECT variant, n, mean, m2 FROM feedback_stats WHERE minute >= ? AND minute < ?",
+		fromMinute,
+		toMinute,
+	)) {
+		const variant = row.variant === "candidate" ? "candidate" : "champion";
+		result[variant] = mergeMoments(result[variant], {
+			n: num(row, "n"),
+			mean: num(row, "mean"),
+			m2: num(row, "m2"),
+		});
+	}
+	return result;
+}
+
+/**
+ * Records one feedback value once per request id. Returns false for a
+ * duplicate (the value is then ignored).
+ */
+export function addFeedback(
+	sql: SqlStorage,
+	input: {
+		requestId: string;
+		variant: "champion" | "candidate";
+		requestTime: number;
+		value: number;
+		now: number;
+	},
+): boolean {
+	const inserted = sql.exec(
+		"INSERT OR IGNORE INTO feedback_seen (request_id, time) VALUES (?, ?)",
+		input.requestId,
+		input.requestTime,
+	).rowsWritten;
+	if (inserted === 0) return false;
+	const minute = Math.floor(input.requestTime / 60_000);
+	const stored = sql
+		.exec<Row>(
+			"SELECT n, mean, m2 FROM feedback_stats WHERE minute = ? AND variant = ?",
+			minute,
+			input.variant,
+		)
+		.toArray()[0];
+	const current: Moments = stored
+		? { n: num(stored, "n"), mean: num(stored, "mean"), m2: num(stored, "m2") }
+		: { n: 0, mean: 0, m2: 0 };
+	const next = mergeMoments(current, { n: 1, mean: input.value, m2: 0 });
+	sql.exec(
+		"INSERT OR REPLACE INTO feedback_stats VALUES (?, ?, ?, ?, ?)",
+		minute,
+		input.variant,
+		next.n,
+		next.mean,
+		next.m2,
+	);
+	return true;
+}
+
+export interface MinuteSeriesRow {
+	minute: number;
+	variant: ObservedVariant;
+	aggregate: VariantAggregate;
+	feedback: Moments;
+}
+
+/** Per-minute aggregates per variant (thresholds merged) over [fromMinute, toMinute). */
+export function minuteSeries(
+	sql: SqlStorage,
+	fromMinute: number,
+	toMinute: number,
+): MinuteSeriesRow[] {
+	const rows = new Map<string, MinuteSeriesRow>();
+	const at = (minute: number, variant: string) => {
+		const key = `${minute}|${variant}`;
+		let row = rows.get(key);
+		if (!row) {
+			row = {
+				minute,
+				variant: variant as ObservedVariant,
+				aggregate: emptyAggregate(),
+				feedback: { n: 0, mean: 0, m2: 0 },
+			};
+			rows.set(key, row);
+		}
+		return row;
+	};
+	for (const row of sql.exec<Row>(
+		"SELECT * FROM minute_stats WHERE minute >= ? AND minute < ?",
+		fromMinute,
+		toMinute,
+	)) {
+		const target = at(num(row, "minute"), String(row.variant));
+		target.aggregate = mergeAggregates(target.aggregate, aggregateOf(row));
+	}
+	for (const row of sql.exec<Row>(
+		`SELECT minute, variant, bucket, SUM(count) AS count FROM latency_buckets
+		 WHERE minute >= ? AND minute < ? GROUP BY minute, variant, bucket`,
+		fromMinute,
+		toMinute,
+	)) {
+		const histogram: Histogram = at(num(row, "minute"), String(row.variant)).aggregate.histogram;
+		histogram[num(row, "bucket")] = num(row, "count");
+	}
+	for (const row of sql.exec<Row>(
+		"SELECT minute, variant, n, mean, m2 FROM feedback_stats WHERE minute >= ? AND minute < ?",
+		fromMinute,
+		toMinute,
+	)) {
+		at(num(row, "minute"), String(row.variant)).feedback = {
+			n: num(row, "n"),
+			mean: num(row, "mean"),
+			m2: num(row, "m2"),
+		};
+	}
+	return [...rows.values()].sort(
+		(a, b) => a.minute - b.minute || a.variant.localeCompare(b.variant),
+	);
+}
+
+export interface StoredShadowSample extends ShadowSample {
+	id: number;
+}
+
+/** The newest shadow samples first. */
+export function recentShadowSamples(sql: SqlStorage, limit: number): StoredShadowSample[] {
+	return sql
+		.exec<Row>("SELECT * FROM shadow_samples ORDER BY id DESC LIMIT ?", limit)
+		.toArray()
+		.map((row) => ({
+			id: num(row, "id"),
+			time: num(row, "time"),
+			inputHash: String(row.input_hash),
+			championOutput: String(row.champion_output),
+			candidateOutput: String(row.candidate_output),
+			championLatencyMs: num(row, "champion_latency_ms"),
+			candidateLatencyMs: num(row, "candidate_latency_ms"),
+			candidateOutcome: String(row.candidate_outcome) as ShadowSample["candidateOutcome"],
+			agreed: row.agreed === null ? null : Number(row.agreed) === 1,
+			...(row.reason === null ? {} : { reason: String(row.reason) }),
+		}));
+}
+
+export interface RetentionPolicy {
+	/** Minute rows older than this minute are deleted. */
+	beforeMinute: number;
+	/** Shadow samples beyond the newest this many are deleted. */
+	sampleLimit: number;
+	/** Feedback de-duplication entries for requests older than this time are deleted. */
+	feedbackBefore: number;
+}
+
+/** Deletes what retention no longer keeps; returns the number of rows deleted. */
+export function applyRetention(sql: SqlStorage, policy: RetentionPolicy): number {
+	let deleted = 0;
+	deleted += sql.exec("DELETE FROM minute_stats WHERE minute < ?", policy.beforeMinute).rowsWritten;
+	deleted += sql.exec(
+		"DELETE FROM latency_buckets WHERE minute < ?",
+		policy.beforeMinute,
+	).rowsWritten;
+	deleted += sql.exec(
+		"DELETE FROM feedback_stats WHERE minute < ?",
+		policy.beforeMinute,
+	).rowsWritten;
+	deleted += sql.exec(
+		"DELETE FROM feedback_seen WHERE time < ?",
+		policy.feedbackBefore,
+	).rowsWritten;
+	deleted += sql.exec(
+		"DELETE FROM shadow_samples WHERE id <= (SELECT id FROM shadow_samples ORDER BY id DESC LIMIT 1 OFFSET ?)",
+		policy.sampleLimit,
+	).rowsWritten;
+	return deleted;
+}
+
+/** True when any table still holds data (the retention alarm keeps running). */
+export function hasData(sql: SqlStorage): boolean {
+	const row = sql
+		.exec<Row>(
+			"SELECT (SELECT COUNT(*) FROM minute_stats) + (SELECT COUNT(*) FROM shadow_samples) + (SELECT COUNT(*) FROM feedback_seen) AS n",
+		)
+		.one();
+	return num(row, "n") > 0;
+}
