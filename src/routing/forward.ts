@@ -152,7 +152,7 @@ async function withDeadline<T>(
 	const deadline = new Promise<never>((_, reject) => {
 		timer = setTimeout(() => {
 			const error = new TimeoutError(ms);
-			controller.abort(error);
+			controller.abort();
 			reject(error);
 		}, ms);
 	});

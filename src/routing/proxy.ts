@@ -130,15 +130,15 @@ export async function proxyPrediction(
 		);
 	}
 
-	let body = response.body;
+	let body: BodyInit | null = response.body;
 	if (shadowCall) {
-		let championText: Promise<{ text: string; truncated: boolean } | null> = Promise.resolve(null);
-		if (body) {
-			const [toClient, toCompare] = body.tee();
-			body = toClient;
-			championText = readText(new Response(toCompare), settings.SHADOW_COMPARE_BYTES);
-		}
-		c.executionCtx.waitUntil(shadowCall.finish(championText, result.latencyMs));
+		const { forClient, forComparison } = await splitForComparison(
+			response,
+			settings.SHADOW_COMPARE_BYTES,
+			spec.timeoutMs,
+		);
+		body = forClient;
+		c.executionCtx.waitUntil(shadowCall.finish(forComparison, result.latencyMs));
 	}
 	const out = new Response(body, {
 		status: response.status,
@@ -195,6 +195,75 @@ function startShadowCall(c: Context<AppEnv>, input: PredictionInput, init: Forwa
 				);
 			}),
 	};
+}
+
+/**
+ * Shares the champion's body between the user and the shadow comparison.
+ * Bodies up to `maxBytes` are read once and served from memory (model
+ * answers are small); a larger body is served as what was read followed by
+ * the rest of the stream, and is not compared. Event streams are teed
+ * instead, so streaming answers keep streaming; their comparison gives up
+ * after `timeoutMs`, so a client that never reads cannot hold it open.
+ */
+async function splitForComparison(
+	response: Response,
+	maxBytes: number,
+	timeoutMs: number,
+): Promise<{
+	forClient: BodyInit | null;
+	forComparison: Promise<{ text: string; truncated: boolean } | null>;
+}> {
+	const source = response.body;
+	if (!source)
+		return { forClient: null, forComparison: Promise.resolve({ text: "", truncated: false }) };
+	if ((response.headers.get("content-type") ?? "").includes("text/event-stream")) {
+		const [forClient, toCompare] = source.tee();
+		const deadline = new Promise<null>((resolve) => setTimeout(() => resolve(null), timeoutMs));
+		return {
+			forClient,
+			forComparison: Promise.race([readText(new Response(toCompare), maxBytes), deadline]),
+		};
+	}
+	const reader = source.getReader();
+	const chunks: Uint8Array[] = [];
+	let size = 0;
+	for (;;) {
+		const { done, value } = await reader.read();
+		if (done) {
+			const bytes = concat(chunks, size);
+			return {
+				forClient: bytes,
+				forComparison: Promise.resolve({ text: new TextDecoder().decode(bytes), truncated: false }),
+			};
+		}
+		chunks.push(value);
+		size += value.byteLength;
+		if (size > maxBytes) break;
+	}
+	const rest = new ReadableStream<Uint8Array>({
+		start(controller) {
+			for (const chunk of chunks) controller.enqueue(chunk);
+		},
+		async pull(controller) {
+			const { done, value } = await reader.read();
+			if (done) controller.close();
+			else controller.enqueue(value);
+		},
+		cancel(reason) {
+			return reader.cancel(reason);
+		},
+	});
+	return { forClient: rest, forComparison: Promise.resolve({ text: "", truncated: true }) };
+}
+
+function concat(chunks: Uint8Array[], size: number): Uint8Array {
+	const bytes = new Uint8Array(size);
+	let offset = 0;
+	for (const chunk of chunks) {
+		bytes.set(chunk, offset);
+		offset += chunk.byteLength;
+	}
+	return bytes;
 }
 
 async function prepareBody(request: Request, maxBytes: number): Promise<PreparedBody> {

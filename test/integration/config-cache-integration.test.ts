@@ -1,0 +1,85 @@
+import { env } from "cloudflare:workers";
+import { beforeEach, describe, expect, it } from "vitest";
+import { clearConfigCache, loadDeployment } from "../../src/config/store";
+import { putSpec, putState, spec, uniqueName } from "../helpers/edge";
+
+/** The real local KV binding, with its read requests counted. */
+function countingKv() {
+	const counter = { reads: 0 };
+	const kv = new Proxy(env.CONFIG, {
+		get(target, property, receiver) {
+			if (property === "get") {
+				return (...args: Parameters<KVNamespace["get"]>) => {
+					counter.reads++;
+					return (target.get as (...a: unknown[]) => unknown)(...args);
+				};
+			}
+			return Reflect.get(target, property, receiver);
+		},
+	});
+	return { kv, counter };
+}
+
+describe("isolate config cache", () => {
+	beforeEach(() => clearConfigCache());
+
+	it("costs one KV read per TTL for steady traffic", async () => {
+		const name = uniqueName("steady");
+		await putSpec(spec(name));
+		await putState(name, { status: "running", weight: 10 });
+		const { kv, counter } = countingKv();
+		for (let t = 0; t < 10_000; t += 100) await loadDeployment(kv, name, { ttlMs: 10_000, now: t });
+		expect(counter.reads).toBe(1);
+		await loadDeployment(kv, name, { ttlMs: 10_000, now: 10_000 });
+		expect(counter.reads).toBe(2);
+	});
+
+	it("serves a concurrent burst after expiry with one read (single flight)", async () => {
+		const name = uniqueName("burst");
+		await putSpec(spec(name));
+		const { kv, counter } = countingKv();
+		await loadDeployment(kv, name, { ttlMs: 1000, now: 0 });
+		const views = await Promise.all(
+			Array.from({ length: 50 }, () => loadDeployment(kv, name, { ttlMs: 1000, now: 5000 })),
+		);
+		expect(counter.reads).toBe(2);
+		expect(views.every((v) => v.kind === "ok")).toBe(true);
+	});
+
+	it("caches unknown names too, so a scan of random names does not read KV per request", async () => {
+		const { kv, counter } = countingKv();
+		for (let i = 0; i < 20; i++)
+			expect((await loadDeployment(kv, "nobody-here", { ttlMs: 10_000, now: i })).kind).toBe(
+				"missing",
+			);
+		expect(counter.reads).toBe(1);
+	});
+
+	it("picks up a new weight once the TTL has passed", async () => {
+		const name = uniqueName("ttl");
+		await putSpec(spec(name));
+		await putState(name, { status: "running", weight: 10 });
+		const { kv } = countingKv();
+		const first = await loadDeployment(kv, name, { ttlMs: 5000, now: 0 });
+		await putState(name, { status: "aborted", weight: 0 });
+		const cached = await loadDeployment(kv, name, { ttlMs: 5000, now: 4999 });
+		const fresh = await loadDeployment(kv, name, { ttlMs: 5000, now: 5000 });
+		expect(first.kind === "ok" && first.state.status).toBe("running");
+		expect(cached.kind === "ok" && cached.state.status).toBe("running");
+		expect(fresh.kind === "ok" && fresh.state.status).toBe("aborted");
+	});
+
+	it("reports the issues of a bad value while keeping the last good one", async () => {
+		const name = uniqueName("issues");
+		await putSpec(spec(name));
+		const { kv } = countingKv();
+		await loadDeployment(kv, name, { ttlMs: 0, now: 0 });
+		await env.CONFIG.put(`deployment:${name}`, JSON.stringify({ ...spec(name), timeoutMs: -5 }));
+		const view = await loadDeployment(kv, name, { ttlMs: 0, now: 1 });
+		expect(view.kind).toBe("ok");
+		if (view.kind === "ok") {
+			expect(view.spec.timeoutMs).toBe(3000);
+			expect(view.specIssues?.[0]?.path).toBe("timeoutMs");
+		}
+	});
+});

@@ -1,0 +1,390 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import {
+	ADMIN_AUTH,
+	deploy,
+	predict,
+	putSpec,
+	putState,
+	spec,
+	uniqueName,
+	unitCookieOf,
+	Visitor,
+} from "../helpers/edge";
+
+async function json(response: Response): Promise<Record<string, unknown>> {
+	return (await response.json()) as Record<string, unknown>;
+}
+
+describe("sticky assignment", () => {
+	it("keeps a visitor with a cookie on one variant across requests", async () => {
+		const name = uniqueName("sticky");
+		await deploy(name, 50);
+		for (let v = 0; v < 10; v++) {
+			const visitor = new Visitor();
+			const first = await visitor.variant(name);
+			for (let i = 0; i < 5; i++) expect(await visitor.variant(name)).toBe(first);
+		}
+	});
+
+	it("splits distinct visitors about 50/50", async () => {
+		const name = uniqueName("split");
+		await deploy(name, 50);
+		const n = 300;
+		let candidate = 0;
+		for (let i = 0; i < n; i++)
+			if ((await new Visitor().variant(name)) === "candidate") candidate++;
+		expect(Math.abs(candidate - n / 2)).toBeLessThan(3 * Math.sqrt(n / 4));
+	});
+
+	it("keeps every visitor that was on the candidate at 5 % on it at 25 % (monotonic ramp)", async () => {
+		const name = uniqueName("ramp");
+		await deploy(name, 5);
+		const visitors = Array.from({ length: 400 }, () => new Visitor());
+		const before = await Promise.all(visitors.map((v) => v.variant(name)));
+		const early = visitors.filter((_, i) => before[i] === "candidate");
+		expect(early.length).toBeGreaterThan(0);
+		await putState(name, { status: "running", weight: 25 });
+		const after = await Promise.all(visitors.map((v) => v.variant(name)));
+		expect(early.every((v) => after[visitors.indexOf(v)] === "candidate")).toBe(true);
+		expect(after.filter((x) => x === "candidate").length).toBeGreaterThan(early.length);
+	});
+
+	it("sets an HttpOnly, SameSite=Lax, long-lived cookie on the first visit only (not Secure over http)", async () => {
+		const name = uniqueName("cookie");
+		await deploy(name, 50);
+		const visitor = new Visitor();
+		const first = await visitor.predict(name);
+		const setCookie = first.headers.getSetCookie().find((c) => c.startsWith("sy_uid="));
+		expect(setCookie).toMatch(/HttpOnly/);
+		expect(setCookie).toMatch(/SameSite=Lax/);
+		expect(setCookie).toMatch(/Max-Age=34560000/);
+		expect(setCookie).not.toMatch(/Secure/);
+		const second = await visitor.predict(name);
+		expect(unitCookieOf(second)).toBeUndefined();
+	});
+
+	it("marks the cookie Secure over https", async () => {
+		const name = uniqueName("secure");
+		await deploy(name, 50);
+		const { exports } = await import("cloudflare:workers");
+		const res = await exports.default.fetch(`https://switchyard.test/v1/models/${name}/predict`, {
+			method: "POST",
+			body: JSON.stringify({ text: "hi" }),
+		});
+		expect(res.headers.getSetCookie().find((c) => c.startsWith("sy_uid="))).toMatch(/Secure/);
+	});
+
+	it("treats a forged cookie as a new visitor, not an error", async () => {
+		const name = uniqueName("forged");
+		await deploy(name, 50);
+		const visitor = new Visitor();
+		await visitor.predict(name);
+		const [cookieName, value] = (visitor.cookie ?? "").split("=") as [string, string];
+		const forged = `${cookieName}=${value.replace(/^[0-9a-f]/, (c) => (c === "0" ? "1" : "0"))}`;
+		const res = await predict(name, { headers: { cookie: forged } });
+		expect(res.status).toBe(200);
+		const fresh = unitCookieOf(res);
+		expect(fresh).toBeDefined();
+		expect(fresh).not.toBe(forged);
+		const garbage = await predict(name, { headers: { cookie: "sy_uid=%%%garbage" } });
+		expect(garbage.status).toBe(200);
+		expect(unitCookieOf(garbage)).toBeDefined();
+	});
+
+	it("assigns API clients by a configured header, stickily", async () => {
+		const name = uniqueName("header");
+		await deploy(name, 50, { assignment: { unit: "header", header: "x-user-id" } });
+		const seen = new Map<string, string | null>();
+		for (let i = 0; i < 40; i++) {
+			const user = `user-${i % 8}`;
+			const res = await predict(name, { headers: { "x-user-id": user } });
+			await res.arrayBuffer();
+			expect(unitCookieOf(res)).toBeUndefined();
+			const variant = res.headers.get("x-model-variant");
+			if (seen.has(user)) expect(variant).toBe(seen.get(user));
+			seen.set(user, variant);
+		}
+		expect(new Set(seen.values()).size).toBe(2);
+	});
+});
+
+describe("response headers", () => {
+	it("names the variant, the version and a signed request id", async () => {
+		const name = uniqueName("headers");
+		await deploy(name, 100);
+		const res = await predict(name);
+		expect(res.headers.get("x-model-variant")).toBe("candidate");
+		expect(res.headers.get("x-model-version")).toBe("v2");
+		expect(res.headers.get("x-request-id")).toMatch(new RegExp(`^v1\\.${name}\\.b\\.`));
+		expect(await json(res)).toMatchObject({ version: "v2" });
+	});
+});
+
+describe("QA override", () => {
+	it("pins a request to a variant with the admin token", async () => {
+		const name = uniqueName("qa");
+		await deploy(name, 0);
+		const res = await predict(name, {
+			headers: { "x-switchyard-variant": "candidate", ...ADMIN_AUTH },
+		});
+		expect(res.headers.get("x-model-variant")).toBe("candidate");
+	});
+
+	it("ignores the header without a token or with a wrong one", async () => {
+		const name = uniqueName("qa-denied");
+		await deploy(name, 0);
+		const attempts: Record<string, string>[] = [
+			{ "x-switchyard-variant": "candidate" },
+			{ "x-switchyard-variant": "candidate", authorization: "Bearer wrong" },
+		];
+		for (const headers of attempts) {
+			const res = await predict(name, { headers });
+			expect(res.headers.get("x-model-variant")).toBe("champion");
+		}
+	});
+
+	it("does not pass the admin token on to the model", async () => {
+		const name = uniqueName("qa-strip");
+		await deploy(name, 0, {
+			champion: { version: "echo", service: "MODEL_ECHO" },
+			candidate: { version: "echo", service: "MODEL_ECHO" },
+		});
+		const res = await predict(name, {
+			headers: { "x-switchyard-variant": "candidate", ...ADMIN_AUTH },
+		});
+		const echoed = (await json(res)).headers as Record<string, string>;
+		expect(echoed.authorization).toBeUndefined();
+		expect(echoed["x-switchyard-variant"]).toBeUndefined();
+	});
+});
+
+describe("forwarding", () => {
+	const echo = {
+		champion: { version: "echo", service: "MODEL_ECHO" },
+		candidate: { version: "echo", service: "MODEL_ECHO" },
+	};
+
+	it("sends method, rest of the path, query, body and end-to-end headers; keeps Switchyard's cookie and hop-by-hop headers at the edge", async () => {
+		const name = uniqueName("echo");
+		await deploy(name, 0, echo);
+		const res = await predict(name, {
+			method: "PUT",
+			path: "/v2/classify?lang=en&x=1",
+			body: "payload-bytes",
+			headers: {
+				cookie: "theme=dark; sy_uid=abc.def",
+				"x-api-key": "k",
+				connection: "x-hop",
+				"x-hop": "1",
+				"keep-alive": "5",
+			},
+		});
+		expect(res.status).toBe(200);
+		const echoed = await json(res);
+		expect(echoed).toMatchObject({
+			method: "PUT",
+			path: "/v2/classify",
+			search: "?lang=en&x=1",
+			body: "payload-bytes",
+		});
+		const headers = echoed.headers as Record<string, string>;
+		expect(headers["x-api-key"]).toBe("k");
+		expect(headers.cookie).toBe("theme=dark");
+		expect(headers["x-hop"]).toBeUndefined();
+		expect(headers["keep-alive"]).toBeUndefined();
+		// The backend's own headers and cookies reach the client.
+		expect(res.headers.get("x-echo")).toBe("1");
+		expect(res.headers.getSetCookie()).toEqual(expect.arrayContaining(["backend=1; Path=/"]));
+	});
+
+	it("answers 502 with the envelope when a service binding is missing", async () => {
+		const name = uniqueName("nobinding");
+		await deploy(name, 0, { champion: { version: "v1", service: "NOT_BOUND" } });
+		const res = await predict(name);
+		expect(res.status).toBe(502);
+		expect(await json(res)).toEqual({
+			error: {
+				code: "backend_unavailable",
+				message: expect.stringMatching(/NOT_BOUND is not configured/),
+			},
+		});
+		expect(res.headers.get("x-model-variant")).toBe("champion");
+	});
+});
+
+describe("candidate fallback", () => {
+	it("serves the champion when the candidate answers 5xx, and says so", async () => {
+		const name = uniqueName("fb-5xx");
+		await deploy(name, 100, { candidate: { version: "v2", service: "MODEL_BROKEN" } });
+		const res = await predict(name);
+		expect(res.status).toBe(200);
+		expect(res.headers.get("x-model-variant")).toBe("champion");
+		expect(res.headers.get("x-model-version")).toBe("v1");
+		expect(res.headers.get("x-switchyard-fallback")).toBe("1");
+		expect(await json(res)).toMatchObject({ version: "v1" });
+	});
+
+	it("serves the champion when the candidate times out", async () => {
+		const name = uniqueName("fb-timeout");
+		await deploy(name, 100, {
+			candidate: { version: "v2", service: "MODEL_SLOW" },
+			timeoutMs: 100,
+		});
+		const res = await predict(name);
+		expect(res.status).toBe(200);
+		expect(res.headers.get("x-switchyard-fallback")).toBe("1");
+		expect(res.headers.get("x-model-variant")).toBe("champion");
+	});
+
+	it("serves the champion when the candidate is unreachable", async () => {
+		const name = uniqueName("fb-network");
+		await deploy(name, 100, { candidate: { version: "v2", url: "http://127.0.0.1:1/model" } });
+		const res = await predict(name);
+		expect(res.status).toBe(200);
+		expect(res.headers.get("x-switchyard-fallback")).toBe("1");
+	});
+
+	it("passes the candidate's 5xx through when fallback is off", async () => {
+		const name = uniqueName("fb-off");
+		await deploy(name, 100, {
+			candidate: { version: "v2", service: "MODEL_BROKEN" },
+			fallback: false,
+		});
+		const res = await predict(name);
+		expect(res.status).toBe(500);
+		expect(res.headers.get("x-model-variant")).toBe("candidate");
+		expect(res.headers.get("x-switchyard-fallback")).toBeNull();
+	});
+
+	it("does not replay bodies above maxBodyBytes", async () => {
+		const name = uniqueName("fb-big");
+		await deploy(name, 100, {
+			candidate: { version: "v2", service: "MODEL_BROKEN" },
+			maxBodyBytes: 16,
+		});
+		const res = await predict(name, { text: "a body longer than sixteen bytes" });
+		expect(res.status).toBe(500);
+		expect(res.headers.get("x-switchyard-fallback")).toBeNull();
+	});
+
+	it("answers 504 with the envelope when the champion times out", async () => {
+		const name = uniqueName("champion-timeout");
+		await deploy(name, 0, { champion: { version: "v2", service: "MODEL_SLOW" }, timeoutMs: 50 });
+		const res = await predict(name);
+		expect(res.status).toBe(504);
+		expect(await json(res)).toMatchObject({ error: { code: "backend_timeout" } });
+	});
+});
+
+describe("shadow mode", () => {
+	it("answers from the champion only, even when the candidate fails", async () => {
+		const name = uniqueName("shadow-broken");
+		await deploy(
+			name,
+			0,
+			{ strategy: "shadow", candidate: { version: "v2", service: "MODEL_BROKEN" } },
+			"shadowing",
+		);
+		for (let i = 0; i < 5; i++) {
+			const res = await predict(name, { text: "not good" });
+			expect(res.status).toBe(200);
+			expect(res.headers.get("x-model-variant")).toBe("champion");
+			expect(await json(res)).toMatchObject({ version: "v1", label: "positive" });
+		}
+	});
+
+	it("does not wait for a slow candidate: the champion's answer arrives while the copy is still running", {
+		timeout: 4000,
+	}, async () => {
+		const name = uniqueName("shadow-slow");
+		// The candidate takes 1 s (MODEL_SLOW) and may take up to 30 s before timing out; the test would time out if awaited.
+		await deploy(
+			name,
+			0,
+			{
+				strategy: "shadow",
+				candidate: { version: "v2", service: "MODEL_SLOW" },
+				timeoutMs: 30_000,
+			},
+			"shadowing",
+		);
+		const responses = await Promise.all(Array.from({ length: 3 }, () => predict(name)));
+		for (const res of responses) {
+			expect(res.status).toBe(200);
+			expect(res.headers.get("x-model-variant")).toBe("champion");
+		}
+	});
+});
+
+describe("configuration errors", () => {
+	it("answers 404 deployment_not_found for an unknown deployment", async () => {
+		const res = await predict("does-not-exist");
+		expect(res.status).toBe(404);
+		expect(await json(res)).toEqual({
+			error: { code: "deployment_not_found", message: 'no deployment named "does-not-exist"' },
+		});
+	});
+
+	it("answers 503 deployment_unavailable when the spec was never valid", async () => {
+		const name = uniqueName("never-valid");
+		await env.CONFIG.put(`deployment:${name}`, JSON.stringify({ name, strategy: "canary" }));
+		const res = await predict(name);
+		expect(res.status).toBe(503);
+		const body = await json(res);
+		expect(body).toMatchObject({ error: { code: "deployment_unavailable" } });
+		expect((body.error as { details: { path: string }[] }).details.map((d) => d.path)).toEqual(
+			expect.arrayContaining(["champion", "candidate"]),
+		);
+	});
+
+	it("keeps serving with the last good spec when KV gets bad JSON", async () => {
+		const name = uniqueName("last-good");
+		await deploy(name, 100);
+		expect((await predict(name)).headers.get("x-model-version")).toBe("v2");
+		await env.CONFIG.put(`deployment:${name}`, "{ this is not json");
+		const res = await predict(name);
+		expect(res.status).toBe(200);
+		expect(res.headers.get("x-model-version")).toBe("v2");
+	});
+
+	it("keeps the last good state when the state turns invalid, and never blocks the champion", async () => {
+		const name = uniqueName("bad-state");
+		await deploy(name, 100);
+		expect((await predict(name)).headers.get("x-model-variant")).toBe("candidate");
+		await env.CONFIG.put(`state:${name}`, JSON.stringify({ status: "exploded", weight: 7 }));
+		expect((await predict(name)).headers.get("x-model-variant")).toBe("candidate");
+
+		const fresh = uniqueName("bad-state-fresh");
+		await putSpec(spec(fresh));
+		await env.CONFIG.put(`state:${fresh}`, "garbage");
+		const res = await predict(fresh);
+		expect(res.status).toBe(200);
+		expect(res.headers.get("x-model-variant")).toBe("champion");
+	});
+
+	it("serves the champion alone before a rollout starts (no state yet)", async () => {
+		const name = uniqueName("pending");
+		await putSpec(spec(name));
+		const variants = await Promise.all(
+			Array.from({ length: 20 }, () => new Visitor().variant(name)),
+		);
+		expect(new Set(variants)).toEqual(new Set(["champion"]));
+	});
+
+	it("serves the champion alone once aborted, whatever the weight says", async () => {
+		const name = uniqueName("aborted");
+		await deploy(name, 80, {}, "aborted");
+		const variants = await Promise.all(
+			Array.from({ length: 20 }, () => new Visitor().variant(name)),
+		);
+		expect(new Set(variants)).toEqual(new Set(["champion"]));
+	});
+
+	it("answers unknown routes with the JSON envelope", async () => {
+		const { exports } = await import("cloudflare:workers");
+		const res = await exports.default.fetch("http://switchyard.test/nope");
+		expect(res.status).toBe(404);
+		expect(await json(res)).toMatchObject({ error: { code: "not_found" } });
+	});
+});
