@@ -1,8 +1,12 @@
 /** Worker entry: the Hono app, the cron trigger and the Durable Object classes. */
 import { app } from "./app";
+import { runController } from "./rollout/cron";
 
 export { MetricsStore } from "./metrics/metrics-store";
 
 export default {
 	fetch: app.fetch,
+	async scheduled(controller, env, ctx) {
+		ctx.waitUntil(runController(env, controller.scheduledTime));
+	},
 } satisfies ExportedHandler<Env>;

@@ -107,6 +107,11 @@ export const CanaryPolicy = z.strictObject({
 	maxErrorRate: z.number().gt(0).max(1).default(0.2),
 	/** False-abort budget of a healthy canary over the whole rollout. */
 	alpha: Alpha.default(0.05),
+	/**
+	 * N*: the effective sample size (balanced two-arm equivalent) at which the
+	 * always-valid guardrail tests are most sensitive. Lower it for low traffic.
+	 */
+	nStar: z.number().min(10).default(5000),
 	/** Feedback guardrail; off when absent. */
 	feedback: FeedbackGuardrail.optional(),
 	/** What a sample ratio mismatch does: hold (alert) or abort. */

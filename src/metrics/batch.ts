@@ -13,7 +13,9 @@ import {
 } from "./aggregate";
 import type { Observation, ObservedVariant, ShadowComparison } from "./observation";
 
-export const MINUTE_MS = 60_000;
+import { MINUTE_MS } from "./windows";
+
+export { MINUTE_MS };
 
 export interface IngestRow {
 	/** Unix minute: floor(ms / 60,000). */

@@ -1,14 +1,38 @@
 /**
  * MetricsStore: the SQLite-backed Durable Object of one deployment (named by
- * the deployment), reached over RPC. A thin shell: SQL lives in tables.ts,
- * merging in aggregate.ts. The retention alarm deletes old minutes and
- * surplus shadow samples off the request path.
+ * the deployment), reached over RPC. It holds the deployment's metrics and is
+ * the source of truth for its rollout state and audit log. A thin shell: SQL
+ * lives in metrics/tables.ts and rollout/journal.ts, decisions in
+ * rollout/engine.ts; each RPC that changes state runs in one transaction.
+ * The retention alarm deletes old minutes and surplus shadow samples off the
+ * request path.
  */
 import { DurableObject } from "cloudflare:workers";
 import { settingsOf } from "../config/settings";
+import type { DeploymentSpec } from "../config/spec";
+import type { Actor, RolloutState } from "../config/state";
 import { migrate } from "../lib/sql-migrations";
+import type { AnalysisReport } from "../rollout/analysis";
+import {
+	type ActResult,
+	act,
+	confirmPublished,
+	liveReport,
+	type TickResult,
+	tick,
+} from "../rollout/engine";
+import {
+	type AuditEntry,
+	appendAudit,
+	clearRollout,
+	loadRollout,
+	ROLLOUT_MIGRATIONS,
+	readAudit,
+} from "../rollout/journal";
+import type { KvState } from "../rollout/reconcile";
+import type { AdminAction } from "../rollout/transitions";
 import type { AggregateRow, FeedbackAggregate } from "./aggregate";
-import { type IngestBatch, MINUTE_MS } from "./batch";
+import type { IngestBatch } from "./batch";
 import {
 	addFeedback,
 	aggregateRows,
@@ -22,6 +46,7 @@ import {
 	recentShadowSamples,
 	type StoredShadowSample,
 } from "./tables";
+import { MINUTE_MS, minuteRange } from "./windows";
 
 const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -33,18 +58,13 @@ export interface FeedbackInput {
 	value: number;
 }
 
-/** Minutes overlapping [from, to): a minute row covers [m·60 s, (m + 1)·60 s). */
-export function minuteRange(fromMs: number, toMs: number): [number, number] {
-	return [Math.floor(fromMs / MINUTE_MS), Math.ceil(toMs / MINUTE_MS)];
-}
-
 export class MetricsStore extends DurableObject<Env> {
 	#alarmSet = false;
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
 		void ctx.blockConcurrencyWhile(async () => {
-			migrate(ctx.storage, METRICS_MIGRATIONS);
+			migrate(ctx.storage, [...METRICS_MIGRATIONS, ...ROLLOUT_MIGRATIONS]);
 		});
 	}
 
@@ -81,6 +101,70 @@ export class MetricsStore extends DurableObject<Env> {
 	/** The most recent shadow comparisons, newest first. */
 	shadowSamples(limit: number): StoredShadowSample[] {
 		return recentShadowSamples(this.ctx.storage.sql, Math.max(1, Math.min(limit, 10_000)));
+	}
+
+	/** One controller look: reconcile with KV, analyse, decide, record. */
+	tick(input: { spec: DeploymentSpec; kv: KvState; now: number }): TickResult {
+		return this.ctx.storage.transactionSync(() =>
+			tick(this.ctx.storage.sql, input.spec, input.kv, input.now),
+		);
+	}
+
+	/** An operator's action, applied and logged like a controller transition. */
+	act(input: {
+		spec: DeploymentSpec;
+		kv: KvState;
+		action: AdminAction;
+		actor: Actor;
+		reason?: string;
+		now: number;
+		expectedRevision?: number;
+	}): ActResult {
+		return this.ctx.storage.transactionSync(() =>
+			act(
+				this.ctx.storage.sql,
+				input.spec,
+				input.kv,
+				input.action,
+				input.actor,
+				input.reason,
+				input.now,
+				input.expectedRevision,
+			),
+		);
+	}
+
+	/** KV now holds the state of `revision`. */
+	confirmPublished(revision: number): void {
+		this.ctx.storage.transactionSync(() => confirmPublished(this.ctx.storage.sql, revision));
+	}
+
+	/** The current state and the live analysis report. */
+	report(spec: DeploymentSpec, now: number): { state: RolloutState; report: AnalysisReport } {
+		return liveReport(this.ctx.storage.sql, spec, now);
+	}
+
+	/** The audit log, newest first. */
+	history(limit: number, before?: number): AuditEntry[] {
+		return readAudit(this.ctx.storage.sql, Math.max(1, Math.min(limit, 500)), before);
+	}
+
+	/** The deployment was deleted: forget its rollout state (metrics age out with retention). */
+	forget(now: number): void {
+		this.ctx.storage.transactionSync(() => {
+			const { state } = loadRollout(this.ctx.storage.sql);
+			if (state) {
+				appendAudit(this.ctx.storage.sql, {
+					time: now,
+					actor: "admin",
+					kind: "admin:delete",
+					from: state,
+					to: { ...state, status: "pending", weight: 0 },
+					reason: "deployment deleted",
+				});
+			}
+			clearRollout(this.ctx.storage.sql);
+		});
 	}
 
 	override async alarm(): Promise<void> {

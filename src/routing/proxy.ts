@@ -52,14 +52,14 @@ export async function proxyPrediction(
 	const time = Date.now();
 	const url = new URL(request.url);
 	const routing = routingOf(spec, state);
-	const threshold = routing.mode === "split" ? routing.threshold : 0;
-
 	const unit = await unitOf(c, spec.assignment, env.SIGNING_KEY);
 	const override = await variantOverride(request.headers, env.ADMIN_TOKEN);
+	// Requests pinned by a QA override are recorded at threshold -1, outside every analysis window.
+	const threshold = override !== null ? -1 : routing.mode === "split" ? routing.threshold : 0;
 	const assigned: Variant =
 		override ??
 		(routing.mode === "split"
-			? assignVariant(saltOf(spec), unit.id, threshold, spec.assignment.hashVersion)
+			? assignVariant(saltOf(spec), unit.id, routing.threshold, spec.assignment.hashVersion)
 			: "champion");
 
 	const prepared = await prepareBody(request, spec.maxBodyBytes);

@@ -1,0 +1,236 @@
+/**
+ * The controller's decision: given the spec, the current state and the
+ * analysis report, what happens next. Pure and total: every state gets a
+ * decision, most of them "hold" with a reason a person can act on.
+ *
+ * Canary, in order: a hard error-rate ceiling aborts at once; then the step
+ * needs minRequests on both sides (never abort for lack of data); a sample
+ * ratio mismatch holds (or aborts, per spec); a failing guardrail aborts
+ * (always-valid tests, so checking every minute is safe); the bake time must
+ * pass; then the canary steps up, or is promoted when the next step is 100 %.
+ */
+import type { DeploymentSpec } from "../config/spec";
+import type { RolloutState } from "../config/state";
+import type { AbReport, AnalysisReport, CanaryReport, ShadowReport } from "./analysis";
+import { nextStepAbove, promotesAfter } from "./steps";
+import { formatP, percent } from "./summary";
+
+export type DecisionKind =
+	| "none"
+	| "hold"
+	| "step_up"
+	| "promote"
+	| "abort"
+	| "conclude"
+	| "start_canary";
+
+export interface Decision {
+	kind: DecisionKind;
+	/** Stable code of the situation, so a repeated hold is logged once. */
+	code: string;
+	reason: string;
+	/** The new state when the decision changes it. */
+	next?: RolloutState;
+}
+
+export function decide(
+	spec: DeploymentSpec,
+	state: RolloutState,
+	report: AnalysisReport,
+	now: number,
+): Decision {
+	switch (state.status) {
+		case "pending":
+			return none("pending", "not started");
+		case "paused":
+			return none("paused", "paused: automatic steps are stopped until resumed");
+		case "aborted":
+		case "promoted":
+		case "concluded":
+			return none(state.status, `${state.status}: nothing left to decide`);
+	}
+	if (report.strategy === "shadow") return decideShadow(spec, state, report, now);
+	if (report.strategy === "ab") return decideAb(spec, state, report, now);
+	return decideCanary(spec, state, report, now);
+}
+
+function none(code: string, reason: string): Decision {
+	return { kind: "none", code, reason };
+}
+
+function hold(code: string, reason: string): Decision {
+	return { kind: "hold", code, reason };
+}
+
+function transition(
+	state: RolloutState,
+	patch: Partial<RolloutState>,
+	reason: string,
+	now: number,
+): RolloutState {
+	return {
+		...state,
+		...patch,
+		since: new Date(now).toISOString(),
+		reason,
+		updatedBy: "controller",
+		revision: state.revision + 1,
+	};
+}
+
+function decideCanary(
+	spec: DeploymentSpec,
+	state: RolloutState,
+	report: CanaryReport,
+	now: number,
+): Decision {
+	const policy = spec.canary;
+	const { step, ceiling } = report;
+	if (state.weight <= 0)
+		return hold(
+			"zero_weight",
+			"weight is 0: no candidate traffic to evaluate; set a weight or abort",
+		);
+	if (state.weight >= 100) {
+		const reason = "the candidate serves 100 %: nothing left to compare, promoted";
+		return {
+			kind: "promote",
+			code: "promoted",
+			reason,
+			next: transition(state, { status: "promoted", weight: 100 }, reason, now),
+		};
+	}
+	if (ceiling.breached) {
+		const reason = `aborted: candidate error rate ${percent(ceiling.candidateErrorRate)} over ${ceiling.candidateRequests} requests at ${state.weight} % exceeds the ceiling of ${percent(ceiling.limit)}`;
+		return {
+			kind: "abort",
+			code: "ceiling",
+			reason,
+			next: transition(state, { status: "aborted", weight: 0 }, reason, now),
+		};
+	}
+	const missingCandidate = policy.minRequests - step.candidate;
+	const missingChampion = policy.minRequests - step.champion;
+	if (missingCandidate > 0 || missingChampion > 0) {
+		const parts = [
+			missingCandidate > 0
+				? `${missingCandidate} more candidate requests (${step.candidate} of ${policy.minRequests})`
+				: "",
+			missingChampion > 0
+				? `${missingChampion} more champion requests (${step.champion} of ${policy.minRequests})`
+				: "",
+		].filter(Boolean);
+		return hold("waiting_for_data", `waiting for ${parts.join(" and ")} at ${state.weight} %`);
+	}
+	if (report.srm.mismatch) {
+		const reason = `sample ratio mismatch at ${state.weight} %: ${step.champion} champion vs ${step.candidate} candidate requests (χ² p = ${formatP(report.srm.pValue)} < ${report.srm.threshold}); assignment or logging is broken`;
+		if (policy.onSrm === "abort") {
+			return {
+				kind: "abort",
+				code: "srm",
+				reason: `aborted: ${reason}`,
+				next: transition(state, { status: "aborted", weight: 0 }, `aborted: ${reason}`, now),
+			};
+		}
+		return hold("srm", `holding: ${reason}`);
+	}
+	const failed = report.guardrails.filter((g) => g.status === "fail");
+	if (failed.length > 0) {
+		const reason = `aborted at ${state.weight} %: ${failed.map((g) => `${g.name} failed — ${g.detail}`).join("; ")}`;
+		return {
+			kind: "abort",
+			code: "guardrail",
+			reason,
+			next: transition(state, { status: "aborted", weight: 0 }, reason, now),
+		};
+	}
+	if (step.elapsedSeconds < policy.bakeSeconds) {
+		return hold(
+			"baking",
+			`baking at ${state.weight} %: ${Math.floor(step.elapsedSeconds)} of ${policy.bakeSeconds} s, guardrails passing`,
+		);
+	}
+	const summary = report.guardrails.map((g) => `${g.name} p = ${formatP(g.pValue)}`).join(", ");
+	if (promotesAfter(policy, state.weight)) {
+		const reason = `promoted: ${state.weight} % passed (${summary}); the candidate now serves everyone`;
+		return {
+			kind: "promote",
+			code: "promoted",
+			reason,
+			next: transition(state, { status: "promoted", weight: 100 }, reason, now),
+		};
+	}
+	const next = nextStepAbove(policy.steps, state.weight) as { index: number; weight: number };
+	const reason = `stepped up ${state.weight} % → ${next.weight} %: guardrails passed after ${Math.floor(step.elapsedSeconds)} s with ${step.candidate} candidate requests (${summary})`;
+	return {
+		kind: "step_up",
+		code: "step_up",
+		reason,
+		next: transition(state, { weight: next.weight, step: next.index }, reason, now),
+	};
+}
+
+function decideAb(
+	spec: DeploymentSpec,
+	state: RolloutState,
+	report: AbReport,
+	now: number,
+): Decision {
+	const policy = spec.ab;
+	if (report.srm.mismatch)
+		return hold(
+			"srm",
+			`holding: sample ratio mismatch (χ² p = ${formatP(report.srm.pValue)}); results cannot be trusted`,
+		);
+	const enough =
+		report.champion.requests >= policy.minSamples && report.candidate.requests >= policy.minSamples;
+	if (report.verdict !== "no_difference_yet" && enough && policy.autoConclude) {
+		const winner = report.verdict === "candidate_better" ? "candidate" : "champion";
+		const reason = `concluded: ${report.summary}; ${winner} serves everyone`;
+		return {
+			kind: "conclude",
+			code: "concluded",
+			reason,
+			next: transition(
+				state,
+				{ status: "concluded", weight: winner === "candidate" ? 100 : 0, winner },
+				reason,
+				now,
+			),
+		};
+	}
+	if (!enough) {
+		const missing = Math.max(
+			policy.minSamples - report.champion.requests,
+			policy.minSamples - report.candidate.requests,
+		);
+		return hold(
+			"waiting_for_data",
+			`collecting: ${missing} more requests per variant before a verdict can conclude (${report.summary})`,
+		);
+	}
+	return hold(report.verdict, report.summary);
+}
+
+function decideShadow(
+	spec: DeploymentSpec,
+	state: RolloutState,
+	report: ShadowReport,
+	now: number,
+): Decision {
+	if (!report.promotion.ready) return hold("shadowing", `shadowing: ${report.promotion.reason}`);
+	const first = spec.canary.steps[0] as number;
+	const reason = `shadow passed (${report.promotion.reason}); starting the canary at ${first} %`;
+	const started = new Date(now).toISOString();
+	return {
+		kind: "start_canary",
+		code: "start_canary",
+		reason,
+		next: transition(
+			state,
+			{ status: "running", weight: first, step: 0, startedAt: started },
+			reason,
+			now,
+		),
+	};
+}

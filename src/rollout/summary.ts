@@ -1,0 +1,50 @@
+/**
+ * Readable numbers for one variant (rates, latency quantiles, feedback mean)
+ * from its mergeable aggregate. Pure.
+ */
+import { errorsOf, type VariantAggregate } from "../metrics/aggregate";
+import { histogramQuantile } from "../metrics/histogram";
+import type { Moments } from "../stats";
+
+export interface VariantSummary {
+	requests: number;
+	errors: number;
+	errorRate: number;
+	errors5xx: number;
+	timeouts: number;
+	networkErrors: number;
+	fallbacks: number;
+	latency: { n: number; mean: number; p50: number; p95: number; p99: number };
+	feedback: { n: number; mean: number };
+}
+
+export function summarize(a: VariantAggregate, feedback?: Moments): VariantSummary {
+	const errors = errorsOf(a);
+	return {
+		requests: a.requests,
+		errors,
+		errorRate: a.requests > 0 ? errors / a.requests : 0,
+		errors5xx: a.errors5xx,
+		timeouts: a.timeouts,
+		networkErrors: a.networkErrors,
+		fallbacks: a.fallbacks,
+		latency: {
+			n: a.latency.n,
+			mean: a.latency.mean,
+			p50: histogramQuantile(a.histogram, 0.5),
+			p95: histogramQuantile(a.histogram, 0.95),
+			p99: histogramQuantile(a.histogram, 0.99),
+		},
+		feedback: { n: feedback?.n ?? 0, mean: feedback?.mean ?? 0 },
+	};
+}
+
+/** "1.23 %" */
+export function percent(x: number, digits = 2): string {
+	return `${(x * 100).toFixed(digits)} %`;
+}
+
+/** "0.0123" or "1.2e-7" */
+export function formatP(p: number): string {
+	return p >= 1e-4 ? p.toFixed(4) : p.toExponential(1);
+}

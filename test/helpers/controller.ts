@@ -1,0 +1,62 @@
+/** Drives the real scheduled handler and feeds recorded observations to a MetricsStore. */
+import {
+	createExecutionContext,
+	createScheduledController,
+	waitOnExecutionContext,
+} from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import type { RolloutState } from "../../src/config/state";
+import { RolloutState as RolloutStateSchema } from "../../src/config/state";
+import worker from "../../src/index";
+import type { IngestBatch } from "../../src/metrics/batch";
+import { aggregate } from "./aggregates";
+
+/** Fires the cron trigger as the runtime would, and waits for its background work. */
+export async function runCron(scheduledTime = Date.now()): Promise<void> {
+	const ctx = createExecutionContext();
+	await worker.scheduled(createScheduledController({ scheduledTime, cron: "* * * * *" }), env, ctx);
+	await waitOnExecutionContext(ctx);
+}
+
+export async function kvState(name: string): Promise<RolloutState | null> {
+	const raw = await env.CONFIG.get(`state:${name}`);
+	return raw === null ? null : RolloutStateSchema.parse(JSON.parse(raw));
+}
+
+/**
+ * Records healthy (or failing) traffic at the deployment's current weight, as
+ * the edge would have: `total` requests split exactly by the weight.
+ */
+export async function recordTraffic(
+	name: string,
+	weight: number,
+	total: number,
+	candidateErrorRate = 0,
+	championErrorRate = 0,
+): Promise<void> {
+	const threshold = Math.round(weight * 100);
+	const candidate = Math.round((total * threshold) / 10_000);
+	const minute = Math.floor(Date.now() / 60_000);
+	const batch: IngestBatch = {
+		rows: [
+			{
+				minute,
+				variant: "champion",
+				threshold,
+				aggregate: aggregate(
+					total - candidate,
+					Math.round((total - candidate) * championErrorRate),
+				),
+			},
+			{
+				minute,
+				variant: "candidate",
+				threshold,
+				aggregate: aggregate(candidate, Math.round(candidate * candidateErrorRate)),
+			},
+		],
+		samples: [],
+		observations: total,
+	};
+	await env.METRICS.getByName(name).ingest(batch);
+}

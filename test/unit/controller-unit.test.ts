@@ -1,0 +1,326 @@
+import { describe, expect, it } from "vitest";
+import { DeploymentSpec, type DeploymentSpecInput } from "../../src/config/spec";
+import type { RolloutState } from "../../src/config/state";
+import { type AnalysisWindows, analyze, EMPTY_MEMORY } from "../../src/rollout/analysis";
+import { decide } from "../../src/rollout/controller";
+import { aggregate, windows } from "../helpers/aggregates";
+
+const NOW = Date.UTC(2026, 10, 28, 12, 0, 0);
+const minutesAgo = (m: number) => new Date(NOW - m * 60_000).toISOString();
+
+function canary(
+	overrides: DeploymentSpecInput["canary"] = {},
+	more: Partial<DeploymentSpecInput> = {},
+) {
+	return DeploymentSpec.parse({
+		name: "c",
+		strategy: "canary",
+		champion: { version: "v1", service: "A" },
+		candidate: { version: "v2", service: "B" },
+		canary: { minRequests: 500, bakeSeconds: 300, ...overrides },
+		...more,
+	});
+}
+
+function running(
+	weight: number,
+	step: number,
+	sinceMinutes = 10,
+	extra: Partial<RolloutState> = {},
+): RolloutState {
+	return {
+		status: "running",
+		weight,
+		step,
+		since: minutesAgo(sinceMinutes),
+		startedAt: minutesAgo(60),
+		reason: "",
+		updatedBy: "controller",
+		revision: 7,
+		...extra,
+	};
+}
+
+function decideWith(spec: DeploymentSpec, state: RolloutState, w: AnalysisWindows) {
+	const { report } = analyze(spec, state, w, EMPTY_MEMORY, NOW);
+	return { decision: decide(spec, state, report, NOW), report };
+}
+
+/** A split at `weight` % of `total` requests with the given error rates (SRM-clean). */
+function split(
+	weight: number,
+	total: number,
+	championErrors: number,
+	candidateErrors: number,
+	candidateMedian = 80,
+) {
+	const nb = Math.round((total * weight) / 100);
+	return windows(
+		Math.round(weight * 100),
+		aggregate(total - nb, Math.round((total - nb) * championErrors)),
+		aggregate(nb, Math.round(nb * candidateErrors), candidateMedian),
+	);
+}
+
+describe("canary decisions", () => {
+	const spec = canary();
+
+	it("holds while a variant has fewer than minRequests in the step, saying how many are missing", () => {
+		const { decision } = decideWith(spec, running(5, 1), split(5, 4000, 0.005, 0.005));
+		expect(decision.kind).toBe("hold");
+		expect(decision.code).toBe("waiting_for_data");
+		expect(decision.reason).toMatch(/waiting for 300 more candidate requests \(200 of 500\)/);
+		expect(decision.next).toBeUndefined();
+	});
+
+	it("never aborts for lack of data, even when the few requests look bad", () => {
+		const { decision } = decideWith(spec, running(5, 1), split(5, 300, 0.0, 0.1));
+		expect(decision.kind).toBe("hold");
+	});
+
+	it("holds until the bake time has passed", () => {
+		const { decision } = decideWith(spec, running(5, 1, 2), split(5, 20_000, 0.005, 0.005));
+		expect(decision).toMatchObject({ kind: "hold", code: "baking" });
+		expect(decision.reason).toMatch(/120 of 300 s/);
+	});
+
+	it("steps up to the next weight when the bake time passed and every guardrail passes", () => {
+		const { decision } = decideWith(spec, running(5, 1), split(5, 20_000, 0.005, 0.005));
+		expect(decision.kind).toBe("step_up");
+		expect(decision.next).toMatchObject({
+			status: "running",
+			weight: 25,
+			step: 2,
+			revision: 8,
+			updatedBy: "controller",
+			since: new Date(NOW).toISOString(),
+		});
+		expect(decision.reason).toMatch(/5 % → 25 %/);
+	});
+
+	it("promotes when the step before 100 passes", () => {
+		const { decision } = decideWith(spec, running(50, 3), split(50, 4000, 0.005, 0.005));
+		expect(decision.kind).toBe("promote");
+		expect(decision.next).toMatchObject({ status: "promoted", weight: 100 });
+	});
+
+	it("aborts on the error-rate guardrail with the metric, the numbers and the p-value in the reason", () => {
+		const { decision } = decideWith(spec, running(25, 2, 3), split(25, 20_000, 0.005, 0.02));
+		expect(decision.kind).toBe("abort");
+		expect(decision.next).toMatchObject({ status: "aborted", weight: 0 });
+		expect(decision.reason).toMatch(/error_rate failed/);
+		expect(decision.reason).toMatch(/2\.00 % \(100\/5000\)/);
+		expect(decision.reason).toMatch(/p = /);
+	});
+
+	it("aborts on the latency guardrail when the candidate's p95 is slower by more than the margin", () => {
+		const { decision, report } = decideWith(
+			spec,
+			running(25, 2, 3),
+			split(25, 20_000, 0.005, 0.005, 120),
+		);
+		expect(
+			report.strategy === "canary" &&
+				report.guardrails.find((g) => g.name === "latency_p95")?.status,
+		).toBe("fail");
+		expect(decision.kind).toBe("abort");
+		expect(decision.reason).toMatch(/latency_p95 failed/);
+	});
+
+	it("lets a latency increase inside the margin pass", () => {
+		const tolerant = canary({ maxLatencyIncreaseMs: 200 });
+		const { decision } = decideWith(tolerant, running(25, 2), split(25, 20_000, 0.005, 0.005, 120));
+		expect(decision.kind).toBe("step_up");
+	});
+
+	it("aborts on the feedback guardrail when configured and the candidate's feedback is worse", () => {
+		const withFeedback = canary({ feedback: { better: "higher", margin: 0 } });
+		const w = split(25, 20_000, 0.005, 0.005);
+		w.feedback = {
+			champion: { n: 4000, mean: 0.5, m2: 4000 * 0.25 },
+			candidate: { n: 1000, mean: 0.4, m2: 1000 * 0.24 },
+		};
+		const { decision } = decideWith(withFeedback, running(25, 2), w);
+		expect(decision.kind).toBe("abort");
+		expect(decision.reason).toMatch(/feedback failed/);
+	});
+
+	it("aborts at once above the hard error-rate ceiling, before minRequests", () => {
+		const { decision } = decideWith(spec, running(5, 1, 1), split(5, 1000, 0.005, 0.5));
+		expect(decision).toMatchObject({ kind: "abort", code: "ceiling" });
+		expect(decision.reason).toMatch(/ceiling of 20\.00 %/);
+	});
+
+	it("holds with an alert on a sample ratio mismatch", () => {
+		const w = windows(500, aggregate(18_000), aggregate(2_000));
+		const { decision } = decideWith(spec, running(5, 1), w);
+		expect(decision).toMatchObject({ kind: "hold", code: "srm" });
+		expect(decision.reason).toMatch(/sample ratio mismatch/);
+	});
+
+	it("aborts on a sample ratio mismatch when the spec says so", () => {
+		const w = windows(500, aggregate(18_000), aggregate(2_000));
+		const { decision } = decideWith(canary({ onSrm: "abort" }), running(5, 1), w);
+		expect(decision).toMatchObject({ kind: "abort", code: "srm" });
+	});
+
+	it("does nothing automatic while paused, aborted or promoted", () => {
+		for (const status of ["paused", "aborted", "promoted"] as const) {
+			const { decision } = decideWith(
+				spec,
+				running(5, 1, 10, { status }),
+				split(5, 20_000, 0.005, 0.5),
+			);
+			expect(decision.kind).toBe("none");
+			expect(decision.next).toBeUndefined();
+		}
+	});
+
+	it("continues above a weight set by hand between steps", () => {
+		const { decision } = decideWith(spec, running(30, 2), split(30, 20_000, 0.005, 0.005));
+		expect(decision.next).toMatchObject({ weight: 50, step: 3 });
+	});
+
+	it("promotes a canary an operator put at 100 %", () => {
+		const { decision } = decideWith(spec, running(100, 4), split(50, 4000, 0, 0));
+		expect(decision.kind).toBe("promote");
+	});
+
+	it("holds at weight 0 instead of waiting forever for candidate data", () => {
+		const { decision } = decideWith(spec, running(0, 0), split(50, 4000, 0, 0));
+		expect(decision).toMatchObject({ kind: "hold", code: "zero_weight" });
+	});
+
+	it("splits alpha across the active guardrails", () => {
+		const { report } = decideWith(
+			canary({ feedback: { better: "higher", margin: 0 } }),
+			running(5, 1),
+			split(5, 20_000, 0.005, 0.005),
+		);
+		expect(report.strategy === "canary" && report.guardrails.map((g) => g.alpha)).toEqual([
+			0.05 / 3,
+			0.05 / 3,
+			0.05 / 3,
+		]);
+	});
+});
+
+describe("A/B verdicts", () => {
+	const ab = (policy: DeploymentSpecInput["ab"] = {}) =>
+		DeploymentSpec.parse({
+			name: "ab",
+			strategy: "ab",
+			champion: { version: "v1", service: "A" },
+			candidate: { version: "v2", service: "B" },
+			ab: { metric: "feedback", minSamples: 1000, ...policy },
+		});
+	const w = (championMean: number, candidateMean: number, n = 5000) => {
+		const base = windows(5000, aggregate(n), aggregate(n));
+		base.feedback = {
+			champion: { n, mean: championMean, m2: n * championMean * (1 - championMean) },
+			candidate: { n, mean: candidateMean, m2: n * candidateMean * (1 - candidateMean) },
+		};
+		return base;
+	};
+
+	it("says candidate_better with estimates, interval and both p-values", () => {
+		const { report, decision } = decideWith(ab(), running(50, 0), w(0.1, 0.13));
+		if (report.strategy !== "ab") throw new Error("expected an A/B report");
+		expect(report.verdict).toBe("candidate_better");
+		const feedback = report.metrics.find((m) => m.metric === "feedback");
+		expect(feedback?.difference).toBeCloseTo(0.03, 10);
+		expect(feedback?.ci[0]).toBeGreaterThan(0);
+		expect(feedback?.pValue).toBeLessThan(feedback?.alwaysValidPValue ?? 0);
+		expect(decision).toMatchObject({ kind: "hold", code: "candidate_better" });
+	});
+
+	it("says candidate_worse when lower feedback is worse", () => {
+		const { report } = decideWith(ab(), running(50, 0), w(0.13, 0.1));
+		expect(report.strategy === "ab" && report.verdict).toBe("candidate_worse");
+	});
+
+	it("says no_difference_yet with about how many more requests it needs", () => {
+		const { report } = decideWith(ab(), running(50, 0), w(0.1, 0.102, 2000));
+		if (report.strategy !== "ab") throw new Error("expected an A/B report");
+		expect(report.verdict).toBe("no_difference_yet");
+		expect(report.needsMore).toBeGreaterThan(100_000);
+		expect(report.summary).toMatch(/needs about \d+ more requests per variant/);
+	});
+
+	it("concludes automatically on a significant verdict after minSamples, routing everyone to the winner", () => {
+		const { decision } = decideWith(ab({ autoConclude: true }), running(50, 0), w(0.1, 0.13));
+		expect(decision.kind).toBe("conclude");
+		expect(decision.next).toMatchObject({ status: "concluded", weight: 100, winner: "candidate" });
+		const worse = decideWith(ab({ autoConclude: true }), running(50, 0), w(0.13, 0.1)).decision;
+		expect(worse.next).toMatchObject({ status: "concluded", weight: 0, winner: "champion" });
+	});
+
+	it("does not conclude before minSamples", () => {
+		const { decision } = decideWith(
+			ab({ autoConclude: true, minSamples: 10_000 }),
+			running(50, 0),
+			w(0.1, 0.13),
+		);
+		expect(decision).toMatchObject({ kind: "hold", code: "waiting_for_data" });
+	});
+
+	it("decides on error rate (lower is better) when that is the metric", () => {
+		const base = windows(5000, aggregate(5000, 100), aggregate(5000, 40));
+		const { report } = decideWith(ab({ metric: "error_rate" }), running(50, 0), base);
+		expect(report.strategy === "ab" && report.verdict).toBe("candidate_better");
+	});
+});
+
+describe("shadow verdicts", () => {
+	const shadow = (policy: DeploymentSpecInput["shadow"] = {}) =>
+		DeploymentSpec.parse({
+			name: "s",
+			strategy: "shadow",
+			champion: { version: "v1", service: "A" },
+			candidate: { version: "v2", service: "B" },
+			shadow: { promoteTo: "canary", minComparisons: 1000, minAgreement: 0.9, ...policy },
+		});
+	const shadowing: RolloutState = { ...running(0, 0), status: "shadowing" };
+	const w = (compared: number, agreed: number, shadowErrors = 0) =>
+		windows(
+			0,
+			aggregate(compared),
+			aggregate(0),
+			aggregate(compared, shadowErrors, 80, { compared, agreed }),
+		);
+
+	it("reports agreement with a Wilson interval", () => {
+		const { report } = decideWith(shadow(), shadowing, w(2000, 1900));
+		if (report.strategy !== "shadow") throw new Error("expected a shadow report");
+		expect(report.comparisons.agreement).toBeCloseTo(0.95, 10);
+		expect(report.comparisons.ci[0]).toBeLessThan(0.95);
+		expect(report.comparisons.ci[1]).toBeGreaterThan(0.95);
+	});
+
+	it("moves to the canary's first step when agreement is high enough over enough comparisons", () => {
+		const { decision } = decideWith(shadow(), shadowing, w(2000, 1960));
+		expect(decision.kind).toBe("start_canary");
+		expect(decision.next).toMatchObject({
+			status: "running",
+			weight: 1,
+			step: 0,
+			startedAt: new Date(NOW).toISOString(),
+		});
+	});
+
+	it("keeps shadowing below the agreement threshold, with too few comparisons, or when promotion is off", () => {
+		expect(decideWith(shadow(), shadowing, w(2000, 1700)).decision.reason).toMatch(/below 90\.0 %/);
+		expect(decideWith(shadow(), shadowing, w(500, 500)).decision.reason).toMatch(
+			/waiting for 500 more comparisons/,
+		);
+		expect(
+			decideWith(shadow({ promoteTo: undefined }), shadowing, w(2000, 2000)).decision.reason,
+		).toMatch(/automatic promotion is off/);
+	});
+
+	it("keeps shadowing when the candidate fails a guardrail", () => {
+		const { decision } = decideWith(shadow(), shadowing, w(20_000, 20_000, 2_000));
+		expect(decision.kind).toBe("hold");
+		expect(decision.reason).toMatch(/guardrail failing: error_rate/);
+	});
+});
