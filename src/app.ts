@@ -1,5 +1,6 @@
 /** The Hono app: composes the routes and the one error envelope. */
 import { Hono } from "hono";
+import { adminApi } from "./admin/api";
 import { errorResponse, onError } from "./errors";
 import { recorderStats } from "./metrics/recorder";
 import { feedbackRoutes } from "./routes/feedback";
@@ -10,6 +11,7 @@ export const app = new Hono<AppEnv>()
 	.get("/healthz", (c) => c.json({ ok: true, isolate: { metrics: recorderStats } }))
 	.route("/v1/models", predictRoutes)
 	.route("/v1/feedback", feedbackRoutes)
+	.route("/admin/api", adminApi)
 	.notFound((c) =>
 		errorResponse(404, "not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`),
 	)

@@ -18,6 +18,7 @@ import {
 	act,
 	confirmPublished,
 	liveReport,
+	note as noteEvent,
 	type TickResult,
 	tick,
 } from "../rollout/engine";
@@ -140,8 +141,17 @@ export class MetricsStore extends DurableObject<Env> {
 	}
 
 	/** The current state and the live analysis report. */
-	report(spec: DeploymentSpec, now: number): { state: RolloutState; report: AnalysisReport } {
-		return liveReport(this.ctx.storage.sql, spec, now);
+	report(
+		spec: DeploymentSpec,
+		kv: KvState,
+		now: number,
+	): { state: RolloutState; report: AnalysisReport } {
+		return liveReport(this.ctx.storage.sql, spec, kv, now);
+	}
+
+	/** Records a spec change or another non-transition event in the audit log. */
+	note(entry: { kind: string; actor: Actor; reason: string; now: number }): void {
+		this.ctx.storage.transactionSync(() => noteEvent(this.ctx.storage.sql, entry));
 	}
 
 	/** The audit log, newest first. */

@@ -210,16 +210,36 @@ export function confirmPublished(sql: SqlStorage, revision: number): void {
 	}
 }
 
-/** The live analysis for the admin API (reads only: the memory is not advanced). */
+/**
+ * The live analysis for the admin API. Reads only: the state shown is what
+ * the controller would adopt from KV right now, and the memory is not advanced.
+ */
 export function liveReport(
 	sql: SqlStorage,
 	spec: DeploymentSpec,
+	kv: KvState,
 	now: number,
 ): { state: RolloutState; report: AnalysisReport } {
 	const record = loadRollout(sql);
-	const state = record.state ?? PENDING;
+	const state = reconcile(spec, record.state, record.published, kv, now).state;
 	return {
 		state,
 		report: analyze(spec, state, windowsFor(sql, state, now), record.memory, now).report,
 	};
+}
+
+/** Records a change that is not a state transition (a new spec, a deletion) in the audit log. */
+export function note(
+	sql: SqlStorage,
+	entry: { kind: string; actor: Actor; reason: string; now: number },
+): void {
+	const state = loadRollout(sql).state ?? PENDING;
+	appendAudit(sql, {
+		time: entry.now,
+		actor: entry.actor,
+		kind: entry.kind,
+		from: state,
+		to: state,
+		reason: entry.reason,
+	});
 }
