@@ -35,6 +35,15 @@ export default defineConfig({
 				},
 			},
 			{
+				test: {
+					name: "scripts",
+					include: ["test/scripts/**/*.test.ts"],
+					environment: "node",
+					testTimeout: 120_000,
+					hookTimeout: 180_000,
+				},
+			},
+			{
 				plugins: [
 					cloudflareTest({
 						wrangler: { configPath: "./wrangler.toml" },

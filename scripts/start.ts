@@ -9,8 +9,14 @@ import { DEMO_DEPLOYMENTS, ensureDevVars, seedDemo, startEdge } from "./lib/edge
 const port = Number(process.env.PORT ?? 8787);
 if (ensureDevVars()) console.log("Created .dev.vars from .dev.vars.example (local secrets).");
 const seeded = seedDemo();
-console.log(seeded.length > 0 ? `Seeded local KV: ${seeded.join(", ")}` : "Local KV already has the demo deployments.");
-console.log(`Starting the local edge on http://127.0.0.1:${port} with ${DEMO_DEPLOYMENTS.join(", ")} …`);
+console.log(
+	seeded.length > 0
+		? `Seeded local KV: ${seeded.join(", ")}`
+		: "Local KV already has the demo deployments.",
+);
+console.log(
+	`Starting the local edge on http://127.0.0.1:${port} with ${DEMO_DEPLOYMENTS.join(", ")} …`,
+);
 const edge = startEdge({ port });
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => edge.kill(signal));
 edge.on("exit", (code) => process.exit(code ?? 0));

@@ -4,13 +4,22 @@
  * between them). Shared by `npm start`, `npm run demo` and the script tests.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+	copyFileSync,
+	existsSync,
+	mkdtempSync,
+	readFileSync,
+	rmSync,
+	writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 const WRANGLER = join(ROOT, "node_modules", ".bin", "wrangler");
-const MODEL_CONFIGS = ["sentiment-v1.toml", "sentiment-v2.toml", "sentiment-v2-faulty.toml"].map((f) => join("examples", "models", f));
+const MODEL_CONFIGS = ["sentiment-v1.toml", "sentiment-v2.toml", "sentiment-v2-faulty.toml"].map(
+	(f) => join("examples", "models", f),
+);
 export const DEMO_DEPLOYMENTS = ["demo-shadow", "demo-ab", "demo-canary"] as const;
 
 const quietEnv = { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" };
@@ -21,7 +30,8 @@ function wrangler(args: string[], persistTo?: string): string {
 		env: quietEnv,
 		encoding: "utf8",
 	});
-	if (result.status !== 0) throw new Error(`wrangler ${args.join(" ")} failed:\n${result.stderr || result.stdout}`);
+	if (result.status !== 0)
+		throw new Error(`wrangler ${args.join(" ")} failed:\n${result.stderr || result.stdout}`);
 	return result.stdout;
 }
 
@@ -35,7 +45,10 @@ export function ensureDevVars(): boolean {
 
 /** The local admin token (from .dev.vars). */
 export function localAdminToken(): string {
-	const vars = readFileSync(join(ROOT, existsSync(join(ROOT, ".dev.vars")) ? ".dev.vars" : ".dev.vars.example"), "utf8");
+	const vars = readFileSync(
+		join(ROOT, existsSync(join(ROOT, ".dev.vars")) ? ".dev.vars" : ".dev.vars.example"),
+		"utf8",
+	);
 	return /^ADMIN_TOKEN=(.*)$/m.exec(vars)?.[1]?.trim() ?? "";
 }
 
@@ -44,15 +57,23 @@ export function localAdminToken(): string {
  * so what a user changed survives restarts. Returns the keys written.
  */
 export function seedDemo(persistTo?: string): string[] {
-	const listed = JSON.parse(wrangler(["kv", "key", "list", "--local", "--binding", "CONFIG"], persistTo)) as { name: string }[];
+	const listed = JSON.parse(
+		wrangler(["kv", "key", "list", "--local", "--binding", "CONFIG"], persistTo),
+	) as { name: string }[];
 	const present = new Set(listed.map((k) => k.name));
-	const seed = JSON.parse(readFileSync(join(ROOT, "examples", "deployments", "seed.json"), "utf8")) as { states: Record<string, unknown> };
+	const seed = JSON.parse(
+		readFileSync(join(ROOT, "examples", "deployments", "seed.json"), "utf8"),
+	) as { states: Record<string, unknown> };
 	const entries: { key: string; value: string }[] = [];
 	for (const name of DEMO_DEPLOYMENTS) {
 		if (!present.has(`deployment:${name}`)) {
-			entries.push({ key: `deployment:${name}`, value: readFileSync(join(ROOT, "examples", "deployments", `${name}.json`), "utf8") });
+			entries.push({
+				key: `deployment:${name}`,
+				value: readFileSync(join(ROOT, "examples", "deployments", `${name}.json`), "utf8"),
+			});
 		}
-		if (!present.has(`state:${name}`)) entries.push({ key: `state:${name}`, value: JSON.stringify(seed.states[name]) });
+		if (!present.has(`state:${name}`))
+			entries.push({ key: `state:${name}`, value: JSON.stringify(seed.states[name]) });
 	}
 	if (entries.length > 0) {
 		const dir = mkdtempSync(join(tmpdir(), "switchyard-seed-"));
@@ -97,7 +118,11 @@ export function startEdge(options: EdgeOptions): ChildProcess {
 }
 
 /** Waits until the edge answers /healthz (or the process exits). */
-export async function waitForEdge(url: string, child?: ChildProcess, timeoutMs = 60_000): Promise<void> {
+export async function waitForEdge(
+	url: string,
+	child?: ChildProcess,
+	timeoutMs = 60_000,
+): Promise<void> {
 	const deadline = Date.now() + timeoutMs;
 	let exited = false;
 	child?.once("exit", () => {

@@ -1,0 +1,159 @@
+/** Plain-text layouts for people: tables and the analysis report. Pure. */
+import type {
+	AbReport,
+	AnalysisReport,
+	CanaryReport,
+	ShadowReport,
+} from "../../src/rollout/analysis";
+import type { GuardrailResult } from "../../src/rollout/guardrails";
+import type { VariantSummary } from "../../src/rollout/summary";
+import type { Interval } from "../../src/stats";
+
+/** Left-aligned columns separated by two spaces; long cells are cut at `max`. */
+export function table(headers: string[], rows: (string | number)[][], max = 80): string {
+	const cells = [headers, ...rows.map((r) => r.map((c) => cut(String(c), max)))];
+	const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? "").length)));
+	return cells
+		.map((r) =>
+			r
+				.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+				.join("  ")
+				.trimEnd(),
+		)
+		.join("\n");
+}
+
+function cut(text: string, max: number): string {
+	return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+export const pct = (x: number, digits = 2) => `${(x * 100).toFixed(digits)} %`;
+export const ms = (x: number) => `${x.toFixed(1)} ms`;
+export const p = (x: number) => (x >= 1e-4 ? x.toFixed(4) : x.toExponential(2));
+
+export function interval(ci: Interval, format: (x: number) => string): string {
+	const [lo, hi] = ci;
+	return `[${lo === null ? "−∞" : format(lo)}, ${hi === null ? "+∞" : format(hi)}]`;
+}
+
+function variantsTable(
+	champion: VariantSummary,
+	candidate: VariantSummary,
+	candidateLabel = "candidate",
+): string {
+	const row = (label: string, v: VariantSummary) => [
+		label,
+		v.requests,
+		`${pct(v.errorRate)} (${v.errors})`,
+		v.fallbacks,
+		ms(v.latency.p50),
+		ms(v.latency.p95),
+		ms(v.latency.p99),
+		v.feedback.n > 0 ? `${v.feedback.mean.toFixed(4)} (n=${v.feedback.n})` : "—",
+	];
+	return table(
+		["variant", "requests", "errors", "fallbacks", "p50", "p95", "p99", "feedback"],
+		[row("champion", champion), row(candidateLabel, candidate)],
+	);
+}
+
+function guardrailsTable(guardrails: GuardrailResult[]): string {
+	return table(
+		["guardrail", "status", "champion", "candidate", "allowed", "p (always-valid)", "α"],
+		guardrails.map((g) => {
+			const unit =
+				g.name === "latency_p95"
+					? ms
+					: g.name === "error_rate"
+						? (x: number) => pct(x)
+						: (x: number) => x.toFixed(4);
+			return [
+				g.name,
+				g.status,
+				unit(g.champion),
+				unit(g.candidate),
+				`+${unit(g.margin)}`,
+				p(g.pValue),
+				g.alpha.toFixed(4),
+			];
+		}),
+	);
+}
+
+function canaryText(r: CanaryReport): string {
+	const s = r.step;
+	return [
+		`canary step ${s.index} at ${s.weight} % — ${Math.floor(s.elapsedSeconds)} of ${s.bakeSeconds} s baked, ${s.candidate}/${s.minRequests} candidate and ${s.champion}/${s.minRequests} champion requests in this step`,
+		"",
+		"since the rollout began:",
+		variantsTable(r.rollout.champion, r.rollout.candidate),
+		"",
+		guardrailsTable(r.guardrails),
+		"",
+		`error-rate ceiling: ${pct(r.ceiling.candidateErrorRate)} of ${r.ceiling.candidateRequests} candidate requests in this step (limit ${pct(r.ceiling.limit)})${r.ceiling.breached ? " — BREACHED" : ""}`,
+		`sample ratio: χ² p = ${p(r.srm.pValue)}${r.srm.mismatch ? " — MISMATCH" : " (ok)"}`,
+	].join("\n");
+}
+
+function abText(r: AbReport): string {
+	const rows = r.metrics.map((m) => {
+		const unit =
+			m.metric === "error_rate"
+				? (x: number) => pct(x, 3)
+				: m.metric === "latency"
+					? ms
+					: (x: number) => x.toFixed(4);
+		return [
+			m.metric === r.primary ? `${m.metric} *` : m.metric,
+			unit(m.champion),
+			unit(m.candidate),
+			`${unit(m.difference)} ${interval(m.ci, unit)}`,
+			m.relative
+				? `${pct(m.relative.estimate, 1)} ${interval(m.relative.ci, (x) => pct(x, 1))}`
+				: "—",
+			p(m.pValue),
+			p(m.alwaysValidPValue),
+			m.insufficient ? `(${m.insufficient})` : "",
+		];
+	});
+	return [
+		`A/B test at ${r.weight} % — verdict: ${r.verdict}${r.needsMore ? ` (needs about ${r.needsMore} more requests per variant)` : ""}`,
+		r.summary,
+		"",
+		variantsTable(r.champion, r.candidate),
+		"",
+		table(
+			[
+				"metric",
+				"champion",
+				"candidate",
+				"difference [95 % CI]",
+				"relative [95 % CI]",
+				"p (fixed)",
+				"p (always-valid)",
+				"",
+			],
+			rows,
+		),
+		"* decision metric",
+		`sample ratio: χ² p = ${p(r.srm.pValue)}${r.srm.mismatch ? " — MISMATCH" : " (ok)"}`,
+	].join("\n");
+}
+
+function shadowText(r: ShadowReport): string {
+	const c = r.comparisons;
+	return [
+		`shadow: ${c.agreed} of ${c.compared} comparable answers agree (${pct(c.agreement, 1)}, 95 % CI ${interval(c.ci, (x) => pct(x, 1))}); ${c.uncomparable} could not be compared`,
+		`promotion: ${r.promotion.ready ? "ready" : "not yet"} — ${r.promotion.reason}`,
+		"",
+		variantsTable(r.champion, r.candidate, "shadow"),
+		"",
+		guardrailsTable(r.guardrails),
+	].join("\n");
+}
+
+export function reportText(report: AnalysisReport): string {
+	if (report.strategy === "canary") return canaryText(report);
+	if (report.strategy === "ab") return abText(report);
+	return shadowText(report);
+}

@@ -1,0 +1,353 @@
+/**
+ * `switchyard`: the command line over the admin API.
+ * Exit codes: 0 success, 1 the API refused (or could not be reached), 2 usage error.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import type { AnalysisReport } from "../../src/rollout/analysis";
+import { ApiError, type Client, createClient } from "./client";
+import { reportText, table } from "./format";
+
+export interface Io {
+	out(text: string): void;
+	err(text: string): void;
+	env: Record<string, string | undefined>;
+	cwd: string;
+	fetch?: typeof fetch;
+	sleep(ms: number): Promise<void>;
+}
+
+const defaultIo: Io = {
+	out: (text) => process.stdout.write(`${text}\n`),
+	err: (text) => process.stderr.write(`${text}\n`),
+	env: process.env,
+	cwd: process.cwd(),
+	sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+};
+
+class UsageError extends Error {}
+
+const HELP: Record<string, string> = {
+	"": `usage: switchyard <command> [options]
+
+commands:
+  status [NAME]               deployments: strategy, status, weight, step, last decision
+  apply -f FILE [--rebucket]  create or replace a deployment from a spec (JSON)
+  start NAME                  start a rollout (shadow, A/B or canary, as its spec says)
+  pause NAME                  stop automatic steps; traffic stays where it is
+  resume NAME                 continue a paused rollout
+  promote NAME                shadow → canary; canary or A/B → candidate serves everyone
+  abort NAME                  send all traffic back to the champion
+  finalize NAME               make a promoted candidate the spec's champion
+  weight NAME PERCENT         set the candidate's share of traffic (0–100)
+  history NAME [--limit N]    the audit log, newest first
+  report NAME                 the analysis: estimates, intervals and p-values
+  watch NAME [--interval S]   follow a rollout until it ends
+  delete NAME                 delete a deployment
+
+options:
+  --url URL        the edge (SWITCHYARD_URL, default http://127.0.0.1:8787)
+  --token TOKEN    the admin token (SWITCHYARD_TOKEN; locally, ADMIN_TOKEN from .dev.vars)
+  --json           machine-readable output
+  --reason TEXT    why (recorded in the audit log), for actions
+  -h, --help       help for a command: switchyard <command> --help
+
+exit codes: 0 success, 1 the API refused or could not be reached, 2 usage error`,
+	status:
+		"usage: switchyard status [NAME] [--json]\n\nWithout NAME: every deployment as a table. With NAME: its state and last decision.",
+	apply:
+		"usage: switchyard apply -f FILE [--rebucket] [--json]\n\nPUTs the spec in FILE to /admin/api/deployments/<name>. --rebucket allows a salt or hash-version change on a live deployment (it reassigns users).",
+	start: "usage: switchyard start NAME [--reason TEXT]",
+	pause: "usage: switchyard pause NAME [--reason TEXT]",
+	resume: "usage: switchyard resume NAME [--reason TEXT]",
+	promote: "usage: switchyard promote NAME [--reason TEXT]",
+	abort: "usage: switchyard abort NAME [--reason TEXT]",
+	finalize: "usage: switchyard finalize NAME [--reason TEXT]",
+	weight:
+		"usage: switchyard weight NAME PERCENT [--reason TEXT]\n\nPERCENT is 0–100 with at most two decimals.",
+	history: "usage: switchyard history NAME [--limit N] [--json]",
+	report: "usage: switchyard report NAME [--json]",
+	watch:
+		"usage: switchyard watch NAME [--interval SECONDS]\n\nPrints the status and the last decision whenever they change, until the rollout is promoted, aborted or concluded.",
+	delete: "usage: switchyard delete NAME",
+};
+
+const ACTIONS = new Set(["start", "pause", "resume", "promote", "abort", "finalize"]);
+const ENDED = new Set(["promoted", "aborted", "concluded"]);
+
+interface Options {
+	url?: string;
+	token?: string;
+	json: boolean;
+	help: boolean;
+	reason?: string;
+	file?: string;
+	rebucket: boolean;
+	limit?: string;
+	interval?: string;
+}
+
+function parse(args: string[]): { command: string; positionals: string[]; options: Options } {
+	let parsed: ReturnType<typeof parseArgs>;
+	try {
+		parsed = parseArgs({
+			args,
+			allowPositionals: true,
+			options: {
+				url: { type: "string" },
+				token: { type: "string" },
+				json: { type: "boolean", default: false },
+				help: { type: "boolean", short: "h", default: false },
+				reason: { type: "string" },
+				file: { type: "string", short: "f" },
+				rebucket: { type: "boolean", default: false },
+				limit: { type: "string" },
+				interval: { type: "string" },
+			},
+		});
+	} catch (error) {
+		throw new UsageError((error as Error).message);
+	}
+	const [command = "", ...positionals] = parsed.positionals;
+	return { command, positionals, options: parsed.values as unknown as Options };
+}
+
+function tokenFor(url: string, options: Options, io: Io): string {
+	if (options.token) return options.token;
+	if (io.env.SWITCHYARD_TOKEN) return io.env.SWITCHYARD_TOKEN;
+	const local = /^https?:\/\/(127\.0\.0\.1|localhost)(:\d+)?/.test(url);
+	const devVars = join(io.cwd, ".dev.vars");
+	if (local && existsSync(devVars))
+		return /^ADMIN_TOKEN=(.*)$/m.exec(readFileSync(devVars, "utf8"))?.[1]?.trim() ?? "";
+	return "";
+}
+
+function need(positionals: string[], count: number, command: string): string[] {
+	if (positionals.length < count)
+		throw new UsageError(`${command}: missing argument\n\n${HELP[command]}`);
+	if (positionals.length > count)
+		throw new UsageError(
+			`${command}: unexpected argument "${positionals[count]}"\n\n${HELP[command]}`,
+		);
+	return positionals;
+}
+
+interface Listed {
+	name: string;
+	strategy: string | null;
+	status: string;
+	weight: number;
+	step: number;
+	reason: string;
+	lastDecision: { time: string; kind: string; reason: string } | null;
+	specIssues?: unknown[];
+}
+
+interface StateLike {
+	status: string;
+	weight: number;
+	step: number;
+	reason: string;
+	revision: number;
+	since?: string;
+}
+
+export async function main(args: string[], io: Io = defaultIo): Promise<number> {
+	try {
+		const { command, positionals, options } = parse(args);
+		if (command === "" || command === "help") {
+			io.out(HELP[""] as string);
+			return command === "help" || options.help ? 0 : 2;
+		}
+		if (!(command in HELP)) throw new UsageError(`unknown command "${command}"\n\n${HELP[""]}`);
+		if (options.help) {
+			io.out(HELP[command] as string);
+			return 0;
+		}
+		const url = options.url ?? io.env.SWITCHYARD_URL ?? "http://127.0.0.1:8787";
+		const client = createClient({ url, token: tokenFor(url, options, io), fetch: io.fetch });
+		await run(command, positionals, options, client, io);
+		return 0;
+	} catch (error) {
+		if (error instanceof UsageError) {
+			io.err(error.message);
+			return 2;
+		}
+		if (error instanceof ApiError) {
+			io.err(`error: ${error.message}${error.status ? ` (${error.status} ${error.code})` : ""}`);
+			if (Array.isArray(error.details)) {
+				for (const issue of error.details as { path?: string; message?: string }[])
+					io.err(`  ${issue.path || "(root)"}: ${issue.message}`);
+			}
+			return 1;
+		}
+		throw error;
+	}
+}
+
+async function run(
+	command: string,
+	positionals: string[],
+	options: Options,
+	client: Client,
+	io: Io,
+): Promise<void> {
+	const print = (value: unknown, text: () => string) =>
+		io.out(options.json ? JSON.stringify(value, null, 2) : text());
+	const reason = options.reason === undefined ? {} : { reason: options.reason };
+
+	if (command === "status") {
+		if (positionals.length > 1) need(positionals, 1, command);
+		const { deployments } = await client.json<{ deployments: Listed[] }>("GET", "/deployments");
+		const shown = positionals[0]
+			? deployments.filter((d) => d.name === positionals[0])
+			: deployments;
+		if (positionals[0] && shown.length === 0)
+			throw new ApiError(404, "deployment_not_found", `no deployment named "${positionals[0]}"`);
+		print(positionals[0] ? shown[0] : deployments, () =>
+			shown.length === 0
+				? "no deployments"
+				: table(
+						["NAME", "STRATEGY", "STATUS", "WEIGHT", "STEP", "LAST DECISION", "REASON"],
+						shown.map((d) => [
+							d.name,
+							d.strategy ?? "(invalid spec)",
+							d.status,
+							`${d.weight} %`,
+							d.step,
+							d.lastDecision ? `${d.lastDecision.kind} ${d.lastDecision.time.slice(11, 19)}` : "—",
+							d.lastDecision?.reason ?? d.reason,
+						]),
+						positionals[0] ? 400 : 80,
+					),
+		);
+		return;
+	}
+	if (command === "apply") {
+		if (!options.file) throw new UsageError(`apply: -f FILE is required\n\n${HELP.apply}`);
+		need(positionals, 0, command);
+		let spec: { name?: unknown };
+		try {
+			spec = JSON.parse(readFileSync(join(io.cwd, options.file), "utf8"));
+		} catch (error) {
+			throw new UsageError(`apply: cannot read ${options.file}: ${(error as Error).message}`);
+		}
+		if (typeof spec.name !== "string") throw new UsageError(`apply: ${options.file} has no "name"`);
+		const result = await client.json<{ created: boolean; effective: { withinSeconds: number } }>(
+			"PUT",
+			`/deployments/${encodeURIComponent(spec.name)}${options.rebucket ? "?rebucket=true" : ""}`,
+			spec,
+		);
+		print(
+			result,
+			() =>
+				`${result.created ? "created" : "updated"} ${spec.name}; the edge uses it within ${result.effective.withinSeconds} s`,
+		);
+		return;
+	}
+	if (ACTIONS.has(command)) {
+		const [name] = need(positionals, 1, command) as [string];
+		const result = await client.json<{ state: StateLike; effective: { withinSeconds: number } }>(
+			"POST",
+			`/deployments/${encodeURIComponent(name)}/${command}`,
+			reason,
+		);
+		print(
+			result,
+			() =>
+				`${name}: ${result.state.status} at ${result.state.weight} % — ${result.state.reason} (at the edge within ${result.effective.withinSeconds} s)`,
+		);
+		return;
+	}
+	if (command === "weight") {
+		const [name, raw] = need(positionals, 2, command) as [string, string];
+		const weight = Number(raw);
+		if (!Number.isFinite(weight) || weight < 0 || weight > 100)
+			throw new UsageError(`weight: "${raw}" is not a percentage between 0 and 100`);
+		const result = await client.json<{ state: StateLike; effective: { withinSeconds: number } }>(
+			"PUT",
+			`/deployments/${encodeURIComponent(name)}/weight`,
+			{ weight, ...reason },
+		);
+		print(
+			result,
+			() =>
+				`${name}: ${result.state.status} at ${result.state.weight} % (step ${result.state.step}) — at the edge within ${result.effective.withinSeconds} s`,
+		);
+		return;
+	}
+	if (command === "history") {
+		const [name] = need(positionals, 1, command) as [string];
+		const limit = options.limit ?? "20";
+		if (!/^\d+$/.test(limit)) throw new UsageError(`history: --limit must be a positive integer`);
+		const { entries } = await client.json<{
+			entries: {
+				time: string;
+				actor: string;
+				kind: string;
+				from: { status: string; weight: number } | null;
+				to: { status: string; weight: number };
+				reason: string;
+			}[];
+		}>("GET", `/deployments/${encodeURIComponent(name)}/history?limit=${limit}`);
+		print(entries, () =>
+			entries.length === 0
+				? "no history yet"
+				: table(
+						["TIME", "WHO", "WHAT", "FROM → TO", "REASON"],
+						entries.map((e) => [
+							e.time.replace("T", " ").slice(0, 19),
+							e.actor,
+							e.kind,
+							`${e.from ? `${e.from.status} ${e.from.weight} %` : "—"} → ${e.to.status} ${e.to.weight} %`,
+							e.reason,
+						]),
+						160,
+					),
+		);
+		return;
+	}
+	if (command === "report") {
+		const [name] = need(positionals, 1, command) as [string];
+		const result = await client.json<{
+			spec: unknown;
+			state: StateLike;
+			analysis: AnalysisReport | null;
+			specIssues?: unknown;
+		}>("GET", `/deployments/${encodeURIComponent(name)}`);
+		print(result, () =>
+			result.analysis
+				? `${name}: ${result.state.status} at ${result.state.weight} % — ${result.state.reason}\n\n${reportText(result.analysis)}`
+				: `${name}: the spec in KV is invalid: ${JSON.stringify(result.specIssues)}`,
+		);
+		return;
+	}
+	if (command === "watch") {
+		const [name] = need(positionals, 1, command) as [string];
+		const interval = Number(options.interval ?? 5);
+		if (!Number.isFinite(interval) || interval <= 0)
+			throw new UsageError(`watch: --interval must be a positive number of seconds`);
+		let last = "";
+		for (;;) {
+			const { deployments } = await client.json<{ deployments: Listed[] }>("GET", "/deployments");
+			const d = deployments.find((x) => x.name === name);
+			if (!d) throw new ApiError(404, "deployment_not_found", `no deployment named "${name}"`);
+			const line = `${d.status} at ${d.weight} % (step ${d.step}) — ${d.lastDecision ? `${d.lastDecision.kind}: ${d.lastDecision.reason}` : d.reason}`;
+			if (line !== last) {
+				io.out(`${new Date().toISOString().slice(11, 19)}  ${line}`);
+				last = line;
+			}
+			if (ENDED.has(d.status)) return;
+			await io.sleep(interval * 1000);
+		}
+	}
+	if (command === "delete") {
+		const [name] = need(positionals, 1, command) as [string];
+		const result = await client.json<{ deleted: string }>(
+			"DELETE",
+			`/deployments/${encodeURIComponent(name)}`,
+		);
+		print(result, () => `deleted ${result.deleted}`);
+	}
+}

@@ -1,0 +1,230 @@
+/**
+ * The CLI against a real worker (the router and demo models in workerd via
+ * Miniflare, started for this file), checking output and exit codes.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { main } from "../../scripts/cli/main";
+import { ROOT } from "../../scripts/lib/edge";
+import { type Stack, startDemoStack } from "../../scripts/lib/stack";
+
+let stack: Stack;
+let work: string;
+
+beforeAll(async () => {
+	work = mkdtempSync(join(tmpdir(), "switchyard-cli-"));
+	stack = await startDemoStack(join(work, "build"), {
+		CONFIG_TTL_SECONDS: "0",
+		METRICS_FLUSH_MS: "0",
+	});
+}, 120_000);
+
+afterAll(async () => {
+	await stack?.dispose();
+	rmSync(work, { recursive: true, force: true });
+});
+
+async function cli(...args: string[]) {
+	const out: string[] = [];
+	const err: string[] = [];
+	const code = await main(args, {
+		out: (t) => out.push(t),
+		err: (t) => err.push(t),
+		env: { SWITCHYARD_URL: stack.url, SWITCHYARD_TOKEN: stack.adminToken },
+		cwd: work,
+		sleep: () => Promise.resolve(),
+	});
+	return { code, out: out.join("\n"), err: err.join("\n") };
+}
+
+function specFile(name: string, spec: object): string {
+	const file = `${name}.json`;
+	writeFileSync(
+		join(work, file),
+		JSON.stringify({
+			name,
+			champion: { version: "v1", service: "MODEL_V1" },
+			candidate: { version: "v2", service: "MODEL_V2" },
+			...spec,
+		}),
+	);
+	return file;
+}
+
+describe("usage", () => {
+	it("prints help for every command and exits 0", async () => {
+		for (const command of [
+			"status",
+			"apply",
+			"start",
+			"pause",
+			"resume",
+			"promote",
+			"abort",
+			"finalize",
+			"weight",
+			"history",
+			"report",
+			"watch",
+			"delete",
+		]) {
+			const { code, out } = await cli(command, "--help");
+			expect(code).toBe(0);
+			expect(out).toMatch(new RegExp(`usage: switchyard ${command}`));
+		}
+		expect((await cli("--help")).code).toBe(0);
+	});
+
+	it("exits 2 for an unknown command, a missing argument, an extra argument or a bad weight", async () => {
+		expect(await cli("launch")).toMatchObject({
+			code: 2,
+			err: expect.stringMatching(/unknown command "launch"/),
+		});
+		expect(await cli("start")).toMatchObject({
+			code: 2,
+			err: expect.stringMatching(/missing argument/),
+		});
+		expect(await cli("start", "a", "b")).toMatchObject({
+			code: 2,
+			err: expect.stringMatching(/unexpected argument "b"/),
+		});
+		expect(await cli("weight", "a", "lots")).toMatchObject({
+			code: 2,
+			err: expect.stringMatching(/not a percentage/),
+		});
+		expect(await cli("apply")).toMatchObject({
+			code: 2,
+			err: expect.stringMatching(/-f FILE is required/),
+		});
+		expect((await cli("status", "--bogus")).code).toBe(2);
+		expect((await cli()).code).toBe(2);
+	});
+});
+
+describe("managing a rollout", () => {
+	it("applies a spec, starts it, sets a weight, promotes it and shows the history", async () => {
+		const applied = await cli("apply", "-f", specFile("cli-canary", { strategy: "canary" }));
+		expect(applied).toMatchObject({
+			code: 0,
+			out: expect.stringMatching(/^created cli-canary; the edge uses it within 0 s/),
+		});
+		expect((await cli("apply", "-f", "cli-canary.json")).out).toMatch(/^updated cli-canary/);
+
+		expect(await cli("start", "cli-canary", "--reason", "release 42")).toMatchObject({
+			code: 0,
+			out: expect.stringMatching(/running at 1 % — release 42/),
+		});
+		expect((await cli("weight", "cli-canary", "25")).out).toMatch(/running at 25 % \(step 2\)/);
+
+		const status = await cli("status");
+		expect(status.code).toBe(0);
+		expect(status.out).toMatch(
+			/^NAME\s+STRATEGY\s+STATUS\s+WEIGHT\s+STEP\s+LAST DECISION\s+REASON/,
+		);
+		expect(status.out).toMatch(/cli-canary\s+canary\s+running\s+25 %\s+2\s+admin:weight/);
+		const json = JSON.parse((await cli("status", "cli-canary", "--json")).out);
+		expect(json).toMatchObject({ name: "cli-canary", status: "running", weight: 25 });
+
+		expect((await cli("promote", "cli-canary")).out).toMatch(/promoted at 100 %/);
+		const history = await cli("history", "cli-canary");
+		expect(history.out.split("\n")[0]).toMatch(/^TIME\s+WHO\s+WHAT\s+FROM → TO\s+REASON/);
+		expect(history.out).toMatch(/admin\s+admin:promote\s+running 25 % → promoted 100 %/);
+		expect(history.out).toMatch(/admin:start\s+pending 0 % → running 1 %\s+release 42/);
+	});
+
+	it("exits 1 with the API's message when a transition is refused", async () => {
+		await cli("apply", "-f", specFile("cli-refused", { strategy: "canary" }));
+		await cli("start", "cli-refused");
+		expect((await cli("abort", "cli-refused")).code).toBe(0);
+		const refused = await cli("resume", "cli-refused");
+		expect(refused).toMatchObject({
+			code: 1,
+			err: "error: cannot resume a rollout that is aborted (409 invalid_transition)",
+		});
+	});
+
+	it("prints each validation issue with its path", async () => {
+		const file = specFile("cli-invalid", { strategy: "canary", canary: { steps: [50, 5] } });
+		const result = await cli("apply", "-f", file);
+		expect(result.code).toBe(1);
+		expect(result.err).toMatch(/400 invalid_spec/);
+		expect(result.err).toMatch(/canary\.steps: steps must increase/);
+	});
+
+	it("watches until the rollout ends", async () => {
+		await cli("apply", "-f", specFile("cli-watch", { strategy: "canary" }));
+		await cli("start", "cli-watch");
+		await cli("abort", "cli-watch", "--reason", "bad numbers");
+		const watched = await cli("watch", "cli-watch", "--interval", "1");
+		expect(watched.code).toBe(0);
+		expect(watched.out).toMatch(/aborted at 0 % \(step 0\) — admin:abort: bad numbers/);
+	});
+});
+
+describe("reports", () => {
+	it("lays out the analysis of each strategy for a person", async () => {
+		await cli("apply", "-f", specFile("cli-ab", { strategy: "ab" }));
+		await cli("start", "cli-ab");
+		const ab = await cli("report", "cli-ab");
+		expect(ab.code).toBe(0);
+		expect(ab.out).toMatch(/A\/B test at 50 % — verdict: no_difference_yet/);
+		expect(ab.out).toMatch(
+			/metric\s+champion\s+candidate\s+difference \[95 % CI\]\s+relative \[95 % CI\]\s+p \(fixed\)\s+p \(always-valid\)/,
+		);
+
+		await cli("apply", "-f", specFile("cli-report-canary", { strategy: "canary" }));
+		await cli("start", "cli-report-canary");
+		const canary = await cli("report", "cli-report-canary");
+		expect(canary.out).toMatch(/canary step 0 at 1 %/);
+		expect(canary.out).toMatch(
+			/guardrail\s+status\s+champion\s+candidate\s+allowed\s+p \(always-valid\)/,
+		);
+		expect(canary.out).toMatch(/error_rate\s+insufficient/);
+
+		await cli("apply", "-f", specFile("cli-shadow", { strategy: "shadow" }));
+		await cli("start", "cli-shadow");
+		const shadow = await cli("report", "cli-shadow");
+		expect(shadow.out).toMatch(/shadow: 0 of 0 comparable answers agree/);
+		expect(JSON.parse((await cli("report", "cli-shadow", "--json")).out)).toMatchObject({
+			analysis: { strategy: "shadow" },
+		});
+	});
+});
+
+describe("configuration", () => {
+	it("exits 1 with a wrong token or an unreachable edge", async () => {
+		const wrong = await main(["status"], {
+			out: () => {},
+			err: () => {},
+			env: { SWITCHYARD_URL: stack.url, SWITCHYARD_TOKEN: "wrong" },
+			cwd: work,
+			sleep: () => Promise.resolve(),
+		});
+		expect(wrong).toBe(1);
+		const errors: string[] = [];
+		const unreachable = await main(["status", "--url", "http://127.0.0.1:1"], {
+			out: () => {},
+			err: (t) => errors.push(t),
+			env: {},
+			cwd: work,
+			sleep: () => Promise.resolve(),
+		});
+		expect(unreachable).toBe(1);
+		expect(errors[0]).toMatch(/cannot reach http:\/\/127\.0\.0\.1:1/);
+	});
+
+	it("runs as the `switchyard` bin on the pinned Node", () => {
+		const help = spawnSync(process.execPath, [join(ROOT, "bin", "switchyard.js"), "--help"], {
+			encoding: "utf8",
+		});
+		expect(help.status).toBe(0);
+		expect(help.stdout).toMatch(/usage: switchyard <command>/);
+		const bad = spawnSync(process.execPath, [join(ROOT, "bin", "switchyard.js"), "nope"], {
+			encoding: "utf8",
+		});
+		expect(bad.status).toBe(2);
+	});
+});
