@@ -6,7 +6,7 @@ export { MetricsStore } from "./metrics/metrics-store";
 
 export default {
 	fetch: app.fetch,
-	async scheduled(controller, env, ctx) {
-		ctx.waitUntil(runController(env, controller.scheduledTime));
+	async scheduled(controller, env, _ctx) {
+		await runController(env, controller.scheduledTime);
 	},
 } satisfies ExportedHandler<Env>;

@@ -41,21 +41,27 @@ export async function buildWorker(entry: string, outFile: string): Promise<strin
 		bundle: true,
 		format: "esm",
 		target: "es2024",
+		external: ["cloudflare:*"],
 		logLevel: "warning",
 	});
 	return outFile;
 }
 
 export interface StackOptions {
+	/** The router bundle's directory (modules root). */
 	routerDir: string;
-	/** Worker name → script path and vars. */
-	models: Record<string, { scriptPath: string; bindings?: Record<string, string> }>;
+	/** The router's entry script; defaults to <routerDir>/index.js. */
+	routerScript?: string;
+	/** Model workers: name → script path and vars. */
+	models?: Record<string, { scriptPath: string; bindings?: Record<string, string> }>;
+	/** Other workers, as Miniflare options. */
+	extraWorkers?: WorkerOptions[];
 	/** Router service bindings (binding → worker name). */
 	serviceBindings: Record<string, string>;
 	/** Router [vars] overrides. */
 	vars?: Record<string, string>;
-	/** Count what the router does with its bindings (bench). */
-	port?: number;
+	/** Also expose the router on its own socket (no Miniflare entry worker in front). */
+	directSocket?: boolean;
 }
 
 export interface Stack {
@@ -70,7 +76,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 		name: "switchyard",
 		modules: true,
 		modulesRoot: options.routerDir,
-		scriptPath: join(options.routerDir, "index.js"),
+		scriptPath: options.routerScript ?? join(options.routerDir, "index.js"),
 		compatibilityDate: COMPATIBILITY_DATE,
 		kvNamespaces: ["CONFIG"],
 		durableObjects: { METRICS: { className: "MetricsStore", useSQLite: true } },
@@ -83,8 +89,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 			METRICS_BATCH_SIZE: "1000",
 			...options.vars,
 		},
+		...(options.directSocket ? { unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }] } : {}),
 	};
-	const models: WorkerOptions[] = Object.entries(options.models).map(([name, model]) => ({
+	const models: WorkerOptions[] = Object.entries(options.models ?? {}).map(([name, model]) => ({
 		name,
 		modules: true,
 		modulesRoot: dirname(model.scriptPath),
@@ -94,9 +101,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 	}));
 	const miniflare = new Miniflare({
 		host: "127.0.0.1",
-		port: options.port ?? 0,
+		port: 0,
 		unsafeTriggerHandlers: true,
-		workers: [router, ...models],
+		workers: [router, ...models, ...(options.extraWorkers ?? [])],
 	});
 	const url = (await miniflare.ready).toString().replace(/\/$/, "");
 	return { url, miniflare, adminToken: STACK_ADMIN_TOKEN, dispose: () => miniflare.dispose() };

@@ -73,3 +73,29 @@ export function accumulate(target: VariantAggregate, delta: VariantAggregate): v
 		target.histogram[i] = (target.histogram[i] ?? 0) + count;
 	}
 }
+
+/**
+ * The expected aggregate of `requests` requests with `errors` errors and
+ * log-normal latencies (counts rounded per bucket): deterministic, for seeding
+ * tests and the bench.
+ */
+export function expectedAggregate(
+	requests: number,
+	errors: number,
+	model: LatencyModel,
+): VariantAggregate {
+	const a = emptyAggregate();
+	a.requests = requests;
+	a.errors5xx = errors;
+	let n = 0;
+	let mean = 0;
+	for (const { index, p } of bucketProbabilities(model)) {
+		const k = Math.round(p * requests);
+		if (k === 0) continue;
+		a.histogram[index] = k;
+		n += k;
+		mean += (k * (bucketValue(index) - mean)) / n;
+	}
+	a.latency = { n, mean, m2: n * (model.median * model.sigma) ** 2 };
+	return a;
+}

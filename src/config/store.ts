@@ -3,8 +3,12 @@
  * isolate-level cache.
  *
  * - Steady traffic costs one KV request (a bulk read of both keys) per
- *   deployment per isolate per TTL; concurrent requests after expiry share
- *   one in-flight read (single flight).
+ *   deployment per isolate per TTL. After the TTL the first request starts a
+ *   refresh in the background (ctx.waitUntil) and every request keeps using
+ *   the cached value until it lands (stale-while-revalidate), so no
+ *   prediction waits for KV except the very first in an isolate; concurrent
+ *   requests share one in-flight read (single flight). A change in KV thus
+ *   reaches an isolate within the TTL plus one KV read.
  * - An invalid value is logged once per distinct value and the last good one
  *   stays in use. A spec that was never valid makes the deployment
  *   unavailable (503); a missing spec makes it unknown (404); a bad or
@@ -52,6 +56,8 @@ const entries = new Map<string, Entry>();
 export interface LoadOptions {
 	ttlMs: number;
 	now?: number;
+	/** Keeps a background refresh alive past the request (ctx.waitUntil). */
+	waitUntil?: (promise: Promise<unknown>) => void;
 }
 
 /** The deployment's spec and state, from the cache when fresh. */
@@ -67,10 +73,16 @@ export async function loadDeployment(
 		remember(name, entry);
 	}
 	if (now - entry.fetchedAt >= options.ttlMs) {
-		entry.inflight ??= refresh(kv, name, entry, now).finally(() => {
-			if (entry) entry.inflight = undefined;
-		});
-		await entry.inflight;
+		if (!entry.inflight) {
+			const current = entry;
+			current.inflight = refresh(kv, name, current, now).finally(() => {
+				current.inflight = undefined;
+			});
+			// The read outlives this request if it is cancelled, so requests sharing it cannot hang.
+			options.waitUntil?.(current.inflight);
+		}
+		// Only an isolate that never loaded this deployment waits; later refreshes are in the background.
+		if (entry.fetchedAt === Number.NEGATIVE_INFINITY || options.ttlMs === 0) await entry.inflight;
 	}
 	return view(entry);
 }
@@ -94,7 +106,27 @@ function remember(name: string, entry: Entry): void {
 }
 
 async function refresh(kv: KVNamespace, name: string, entry: Entry, now: number): Promise<void> {
-	const values = await kv.get([specKey(name), stateKey(name)], "text");
+	let values: Map<string, string | null>;
+	try {
+		values = await kv.get([specKey(name), stateKey(name)], "text");
+	} catch (error) {
+		// Keep serving what is cached; the next request after the TTL tries again.
+		console.error(
+			JSON.stringify({
+				level: "error",
+				event: "config_read_failed",
+				deployment: name,
+				message: String(error),
+			}),
+		);
+		if (entry.fetchedAt === Number.NEGATIVE_INFINITY) {
+			entry.spec = {
+				raw: "",
+				issues: [{ path: "", message: `KV could not be read: ${String(error)}` }],
+			};
+		}
+		return;
+	}
 	update(
 		entry.spec,
 		values.get(specKey(name)) ?? null,

@@ -5,6 +5,7 @@ import { DeploymentName } from "../config/spec";
 import { loadDeployment } from "../config/store";
 import { HttpError } from "../errors";
 import { recorderFor } from "../metrics/recorder";
+import { requestTarget } from "../routing/forward";
 import { proxyPrediction } from "../routing/proxy";
 import type { AppEnv } from "../types";
 
@@ -30,11 +31,12 @@ export const predictRoutes = new Hono<AppEnv>().all("/:name/*", async (c) => {
 			deployment.issues,
 		);
 	}
-	const path = new URL(c.req.url).pathname;
+	const target = requestTarget(c.req.url);
 	return proxyPrediction(c, {
 		spec: deployment.spec,
 		state: deployment.state,
-		restPath: path.slice(PREFIX.length + name.length),
+		target,
+		restPath: target.path.slice(PREFIX.length + name.length),
 		settings,
 		recorder: recorderFor(c.env, c.executionCtx),
 	});

@@ -19,6 +19,32 @@ export interface BackendResult {
 	error?: string;
 }
 
+/** The parts of an incoming URL the proxy needs, found without a full URL parse (hot path). */
+export interface RequestTarget {
+	/** "https://edge.example.com" */
+	origin: string;
+	/** The raw (still percent-encoded) path. */
+	path: string;
+	/** "?a=1" or "". */
+	search: string;
+	secure: boolean;
+}
+
+export function requestTarget(rawUrl: string): RequestTarget {
+	const pathStart = rawUrl.indexOf("/", rawUrl.indexOf("//") + 2);
+	const origin = pathStart < 0 ? rawUrl : rawUrl.slice(0, pathStart);
+	const rest = pathStart < 0 ? "/" : rawUrl.slice(pathStart);
+	const hash = rest.indexOf("#");
+	const withoutHash = hash < 0 ? rest : rest.slice(0, hash);
+	const query = withoutHash.indexOf("?");
+	return {
+		origin,
+		path: query < 0 ? withoutHash : withoutHash.slice(0, query),
+		search: query < 0 ? "" : withoutHash.slice(query),
+		secure: rawUrl.startsWith("https:"),
+	};
+}
+
 /** Where a request goes: a service binding or the network. */
 export interface Upstream {
 	url: string;
@@ -57,9 +83,8 @@ export interface ForwardInit {
 }
 
 /**
- * Sends the request. `timeoutMs` bounds the wait for the response headers;
- * the body then streams to the client unhurried. The deadline is a race, not
- * only an abort signal, so a backend that ignores cancellation still times out.
+ * Sends the request with `AbortSignal.timeout(timeoutMs)`: the backend must
+ * answer, and its body finish streaming, within the timeout.
  */
 export async function callBackend(
 	upstream: Upstream,
@@ -68,17 +93,9 @@ export async function callBackend(
 	now: () => number = Date.now,
 ): Promise<BackendResult> {
 	const started = now();
-	const controller = new AbortController();
+	const signal = AbortSignal.timeout(timeoutMs);
 	try {
-		const request = new Request(upstream.url, {
-			method: init.method,
-			headers: init.headers,
-			body: init.body,
-			redirect: "manual",
-			signal: controller.signal,
-		});
-		const sent = upstream.fetcher ? upstream.fetcher.fetch(request) : fetch(request);
-		const response = await withDeadline(sent, timeoutMs, controller);
+		const response = await send(upstream, init, signal);
 		return {
 			outcome: response.status >= 500 ? "http_5xx" : "ok",
 			response,
@@ -86,14 +103,14 @@ export async function callBackend(
 			latencyMs: now() - started,
 		};
 	} catch (error) {
-		return failure(error, now() - started, 0);
+		return failure(error, signal, now() - started, 0, timeoutMs);
 	}
 }
 
 /**
- * Like {@link callBackend}, but the timeout covers reading the body too, as
- * text of at most `maxBytes` (for comparing shadow outputs). `latencyMs` is
- * still the time to the response headers, comparable with the champion's.
+ * Like {@link callBackend}, and reads the body as text of at most `maxBytes`
+ * (for comparing shadow outputs) under the same timeout. `latencyMs` is the
+ * time to the response headers, comparable with the champion's.
  */
 export async function callBackendForText(
 	upstream: Upstream,
@@ -103,66 +120,49 @@ export async function callBackendForText(
 	now: () => number = Date.now,
 ): Promise<BackendResult & { text?: string; truncated?: boolean }> {
 	const started = now();
-	const controller = new AbortController();
+	const signal = AbortSignal.timeout(timeoutMs);
 	let status = 0;
+	let latencyMs = 0;
 	try {
-		const request = new Request(upstream.url, {
-			method: init.method,
-			headers: init.headers,
-			body: init.body,
-			redirect: "manual",
-			signal: controller.signal,
-		});
-		let headersAt = started;
-		const exchange = (async () => {
-			const response = await (upstream.fetcher ? upstream.fetcher.fetch(request) : fetch(request));
-			status = response.status;
-			headersAt = now();
-			return { response, ...(await readText(response, maxBytes)) };
-		})();
-		const { response, text, truncated } = await withDeadline(exchange, timeoutMs, controller);
-		return {
-			outcome: response.status >= 500 ? "http_5xx" : "ok",
-			status: response.status,
-			latencyMs: headersAt - started,
-			text,
-			truncated,
-		};
+		const response = await send(upstream, init, signal);
+		status = response.status;
+		latencyMs = now() - started;
+		const { text, truncated } = await readText(response, maxBytes);
+		return { outcome: status >= 500 ? "http_5xx" : "ok", status, latencyMs, text, truncated };
 	} catch (error) {
-		return failure(error, now() - started, status);
+		return failure(error, signal, latencyMs || now() - started, status, timeoutMs);
 	}
 }
 
-function failure(error: unknown, latencyMs: number, status: number): BackendResult {
-	const timedOut = error instanceof TimeoutError;
+function send(upstream: Upstream, init: ForwardInit, signal: AbortSignal): Promise<Response> {
+	const request = new Request(upstream.url, {
+		method: init.method,
+		headers: init.headers,
+		body: init.body,
+		redirect: "manual",
+		signal,
+	});
+	return upstream.fetcher ? upstream.fetcher.fetch(request) : fetch(request);
+}
+
+function failure(
+	error: unknown,
+	signal: AbortSignal,
+	latencyMs: number,
+	status: number,
+	timeoutMs: number,
+): BackendResult {
+	const timedOut = signal.aborted;
 	return {
 		outcome: timedOut ? "timeout" : "network",
 		status,
-		latencyMs,
-		error: error instanceof Error ? error.message : String(error),
+		latencyMs: timedOut ? Math.max(latencyMs, timeoutMs) : latencyMs,
+		error: timedOut
+			? `no complete answer within ${timeoutMs} ms`
+			: error instanceof Error
+				? error.message
+				: String(error),
 	};
-}
-
-async function withDeadline<T>(
-	promise: Promise<T>,
-	ms: number,
-	controller: AbortController,
-): Promise<T> {
-	let timer: ReturnType<typeof setTimeout> | undefined;
-	const deadline = new Promise<never>((_, reject) => {
-		timer = setTimeout(() => {
-			const error = new TimeoutError(ms);
-			controller.abort();
-			reject(error);
-		}, ms);
-	});
-	try {
-		return await Promise.race([promise, deadline]);
-	} finally {
-		if (timer !== undefined) clearTimeout(timer);
-		// A late rejection of the losing promise must not surface as unhandled.
-		promise.catch(() => undefined);
-	}
 }
 
 /** Reads up to `maxBytes` of a body as UTF-8 text, cancelling the rest. */
@@ -195,11 +195,4 @@ export async function readText(
 		if (offset >= bytes.length) break;
 	}
 	return { text: new TextDecoder().decode(bytes), truncated };
-}
-
-class TimeoutError extends Error {
-	constructor(ms: number) {
-		super(`timed out after ${ms} ms`);
-		this.name = "TimeoutError";
-	}
 }

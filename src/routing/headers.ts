@@ -20,6 +20,9 @@ const HOP_BY_HOP = [
 /** Headers Switchyard consumes and never forwards. */
 export const VARIANT_OVERRIDE_HEADER = "x-switchyard-variant";
 
+/** Never forwarded: hop-by-hop, recomputed by fetch (host, content-length), or Switchyard's own. */
+const DROPPED = new Set([...HOP_BY_HOP, "host", "content-length", VARIANT_OVERRIDE_HEADER]);
+
 export interface ForwardHeaderOptions {
 	/** Switchyard's cookie, removed from the Cookie header. */
 	cookieName: string;
@@ -28,21 +31,24 @@ export interface ForwardHeaderOptions {
 }
 
 export function forwardHeaders(incoming: Headers, options: ForwardHeaderOptions): Headers {
-	const headers = new Headers(incoming);
-	const listed = headers.get("connection");
-	if (listed) {
-		for (const name of listed.split(",")) headers.delete(name.trim());
-	}
-	for (const name of HOP_BY_HOP) headers.delete(name);
-	headers.delete("host");
-	headers.delete("content-length");
-	headers.delete(VARIANT_OVERRIDE_HEADER);
-	if (options.dropAuthorization) headers.delete("authorization");
-	const cookie = headers.get("cookie");
-	if (cookie) {
-		const kept = withoutCookie(cookie, options.cookieName);
-		if (kept) headers.set("cookie", kept);
-		else headers.delete("cookie");
+	// One pass over what arrived (a handful of headers) instead of deleting every
+	// name that might be there: the hot path runs this for every prediction.
+	const listed = incoming.get("connection");
+	const dropped = listed
+		? new Set(listed.split(",").map((name) => name.trim().toLowerCase()))
+		: null;
+	const headers = new Headers();
+	for (const [name, value] of incoming) {
+		if (DROPPED.has(name) || dropped?.has(name)) continue;
+		if (name === "authorization" && options.dropAuthorization) continue;
+		if (name === "cookie") {
+			const kept = value.includes(`${options.cookieName}=`)
+				? withoutCookie(value, options.cookieName)
+				: value;
+			if (kept) headers.append(name, kept);
+			continue;
+		}
+		headers.append(name, value);
 	}
 	return headers;
 }
@@ -54,11 +60,4 @@ export function withoutCookie(cookieHeader: string, name: string): string {
 		.map((pair) => pair.trim())
 		.filter((pair) => pair !== "" && pair.split("=", 1)[0]?.trim() !== name)
 		.join("; ");
-}
-
-/** Response headers from a backend, minus hop-by-hop ones. */
-export function responseHeaders(incoming: Headers): Headers {
-	const headers = new Headers(incoming);
-	for (const name of HOP_BY_HOP) headers.delete(name);
-	return headers;
 }

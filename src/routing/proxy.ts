@@ -19,10 +19,11 @@ import {
 	callBackend,
 	callBackendForText,
 	type ForwardInit,
+	type RequestTarget,
 	readText,
 	resolveUpstream,
 } from "./forward";
-import { forwardHeaders, responseHeaders } from "./headers";
+import { forwardHeaders } from "./headers";
 import { variantOverride } from "./override";
 import { signRequestId } from "./request-id";
 import { UNIT_COOKIE, unitCookie, unitOf } from "./unit";
@@ -32,6 +33,8 @@ export interface PredictionInput {
 	state: RolloutState;
 	/** The part of the path after /v1/models/<name>. */
 	restPath: string;
+	/** The request URL's origin, path and query. */
+	target: RequestTarget;
 	settings: Settings;
 	recorder: Recorder;
 }
@@ -46,11 +49,10 @@ export async function proxyPrediction(
 	c: Context<AppEnv>,
 	input: PredictionInput,
 ): Promise<Response> {
-	const { spec, state, settings, recorder } = input;
+	const { spec, state, settings, recorder, target } = input;
 	const request = c.req.raw;
 	const env = c.env;
 	const time = Date.now();
-	const url = new URL(request.url);
 	const routing = routingOf(spec, state);
 	const unit = await unitOf(c, spec.assignment, env.SIGNING_KEY);
 	const override = await variantOverride(request.headers, env.ADMIN_TOKEN);
@@ -62,7 +64,10 @@ export async function proxyPrediction(
 			? assignVariant(saltOf(spec), unit.id, routing.threshold, spec.assignment.hashVersion)
 			: "champion");
 
-	const prepared = await prepareBody(request, spec.maxBodyBytes);
+	const shadowing = routing.mode === "shadow" && override === null;
+	const mayFallBack = assigned === "candidate" && spec.fallback && override === null;
+	// Only a body that may be sent twice (fallback, shadow copy) is buffered; the rest streams.
+	const prepared = await prepareBody(request, spec.maxBodyBytes, shadowing || mayFallBack);
 	const init: ForwardInit = {
 		method: request.method,
 		headers: forwardHeaders(request.headers, {
@@ -71,26 +76,25 @@ export async function proxyPrediction(
 		}),
 		body: prepared.body,
 	};
-	const send = (variant: Variant, body = init.body) => {
-		const upstream = resolveUpstream(spec[variant], env, input.restPath, url.search, url.origin);
+	const send = (variant: Variant) => {
+		const upstream = resolveUpstream(
+			spec[variant],
+			env,
+			input.restPath,
+			target.search,
+			target.origin,
+		);
 		if ("error" in upstream) return Promise.resolve(missingBinding(upstream.error));
-		return callBackend(upstream, { ...init, body }, spec.timeoutMs);
+		return callBackend(upstream, init, spec.timeoutMs);
 	};
 
-	const shadowing = routing.mode === "shadow" && override === null;
 	const copyToShadow = shadowing && prepared.replayable && Math.random() < routing.sampleRate;
-	const shadowCall = copyToShadow ? startShadowCall(c, input, init, url) : undefined;
+	const shadowCall = copyToShadow ? startShadowCall(c, input, init) : undefined;
 
 	let served: Variant = assigned;
 	let result = await send(assigned);
 	let fallback = false;
-	if (
-		assigned === "candidate" &&
-		result.outcome !== "ok" &&
-		spec.fallback &&
-		prepared.replayable &&
-		override === null
-	) {
+	if (mayFallBack && result.outcome !== "ok" && prepared.replayable) {
 		recorder.observe(observation(spec.name, "candidate", threshold, time, result, true));
 		result = await send("champion");
 		served = "champion";
@@ -102,19 +106,17 @@ export async function proxyPrediction(
 		});
 	}
 
-	const headers = new Headers();
-	headers.set("x-model-variant", served);
-	headers.set("x-model-version", spec[served].version);
-	headers.set(
-		"x-request-id",
-		await signRequestId(env.SIGNING_KEY, { deployment: spec.name, variant: served, time }),
-	);
-	if (fallback) headers.set("x-switchyard-fallback", "1");
-	if (unit.fresh)
-		headers.append(
-			"set-cookie",
-			await unitCookie(unit.id, env.SIGNING_KEY, url.protocol === "https:"),
-		);
+	const own: Record<string, string> = {
+		"x-model-variant": served,
+		"x-model-version": spec[served].version,
+		"x-request-id": await signRequestId(env.SIGNING_KEY, {
+			deployment: spec.name,
+			variant: served,
+			time,
+		}),
+	};
+	if (fallback) own["x-switchyard-fallback"] = "1";
+	if (unit.fresh) own["set-cookie"] = await unitCookie(unit.id, env.SIGNING_KEY, target.secure);
 
 	const response = result.response;
 	if (!response) {
@@ -126,7 +128,7 @@ export async function proxyPrediction(
 			timedOut ? "backend_timeout" : "backend_unavailable",
 			`the ${served} backend did not answer: ${result.error ?? result.outcome}`,
 			undefined,
-			Object.fromEntries(headers),
+			own,
 		);
 	}
 
@@ -140,24 +142,27 @@ export async function proxyPrediction(
 		body = forClient;
 		c.executionCtx.waitUntil(shadowCall.finish(forComparison, result.latencyMs));
 	}
-	const out = new Response(body, {
-		status: response.status,
-		statusText: response.statusText,
-		headers: responseHeaders(response.headers),
-	});
-	for (const [name, value] of headers) {
-		if (name === "set-cookie") out.headers.append(name, value);
-		else out.headers.set(name, value);
+	// One copy of the backend's response (its headers are immutable), then Switchyard's headers.
+	const out = new Response(body, response);
+	for (const name in own) {
+		if (name === "set-cookie") out.headers.append(name, own[name] as string);
+		else out.headers.set(name, own[name] as string);
 	}
 	return out;
 }
 
 /** Starts the candidate's copy now, in parallel with the champion; finishing it is background work. */
-function startShadowCall(c: Context<AppEnv>, input: PredictionInput, init: ForwardInit, url: URL) {
-	const { spec, settings, recorder } = input;
+function startShadowCall(c: Context<AppEnv>, input: PredictionInput, init: ForwardInit) {
+	const { spec, settings, recorder, target } = input;
 	const time = Date.now();
 	const body = init.body instanceof ArrayBuffer ? init.body : null;
-	const upstream = resolveUpstream(spec.candidate, c.env, input.restPath, url.search, url.origin);
+	const upstream = resolveUpstream(
+		spec.candidate,
+		c.env,
+		input.restPath,
+		target.search,
+		target.origin,
+	);
 	const candidate =
 		"error" in upstream
 			? Promise.resolve(missingBinding(upstream.error))
@@ -266,10 +271,15 @@ function concat(chunks: Uint8Array[], size: number): Uint8Array {
 	return bytes;
 }
 
-async function prepareBody(request: Request, maxBytes: number): Promise<PreparedBody> {
+async function prepareBody(
+	request: Request,
+	maxBytes: number,
+	replay: boolean,
+): Promise<PreparedBody> {
 	if (request.body === null || request.method === "GET" || request.method === "HEAD") {
 		return { body: null, replayable: true };
 	}
+	if (!replay) return { body: request.body, replayable: false };
 	const declared = request.headers.get("content-length");
 	const length = declared === null ? Number.NaN : Number(declared);
 	if (Number.isFinite(length) && length <= maxBytes)

@@ -9,15 +9,13 @@
  *   digits; mac = HMAC-SHA-256(SIGNING_KEY, "switchyard-request-id\n" +
  *   everything before ".<mac>"), first 16 bytes, base64url.
  */
+import { hmacSign } from "../lib/hmac";
 import type { Variant } from "./assign";
 
 const PREFIX = "v1";
 const DOMAIN = "switchyard-request-id\n";
 const PATTERN =
 	/^v1\.([a-z0-9][a-z0-9-]{0,62})\.([ab])\.([0-9a-z]{1,11})\.([0-9a-f]{8})\.([A-Za-z0-9_-]{22})$/;
-const encoder = new TextEncoder();
-const keys = new Map<string, Promise<CryptoKey>>();
-
 export interface RequestIdClaims {
 	deployment: string;
 	variant: Variant;
@@ -25,27 +23,8 @@ export interface RequestIdClaims {
 	time: number;
 }
 
-function hmacKey(secret: string): Promise<CryptoKey> {
-	let key = keys.get(secret);
-	if (!key) {
-		key = crypto.subtle.importKey(
-			"raw",
-			encoder.encode(secret),
-			{ name: "HMAC", hash: "SHA-256" },
-			false,
-			["sign"],
-		);
-		keys.set(secret, key);
-	}
-	return key;
-}
-
 async function mac(secret: string, body: string): Promise<string> {
-	const signature = await crypto.subtle.sign(
-		"HMAC",
-		await hmacKey(secret),
-		encoder.encode(DOMAIN + body),
-	);
+	const signature = await hmacSign(secret, DOMAIN + body);
 	return base64url(new Uint8Array(signature, 0, 16));
 }
 

@@ -4,7 +4,7 @@
  * given median.
  */
 
-import { bucketProbabilities } from "../../scripts/sim/traffic";
+import { expectedAggregate } from "../../scripts/sim/traffic";
 import {
 	type AggregateRow,
 	emptyAggregate,
@@ -21,20 +21,7 @@ export function aggregate(
 	medianMs = 80,
 	extra: Partial<VariantAggregate> = {},
 ): VariantAggregate {
-	const a = emptyAggregate();
-	a.requests = requests;
-	a.errors5xx = errors;
-	let n = 0;
-	let mean = 0;
-	for (const { index, p } of bucketProbabilities({ median: medianMs, sigma: 0.5 })) {
-		const k = Math.round(p * requests);
-		if (k === 0) continue;
-		a.histogram[index] = k;
-		n += k;
-		mean += (k * (bucketValue(index) - mean)) / n;
-	}
-	a.latency = { n, mean, m2: n * 400 };
-	return { ...a, ...extra };
+	return { ...expectedAggregate(requests, errors, { median: medianMs, sigma: 0.5 }), ...extra };
 }
 
 export function rows(

@@ -55,17 +55,26 @@ describe("isolate config cache", () => {
 		expect(counter.reads).toBe(1);
 	});
 
-	it("picks up a new weight once the TTL has passed", async () => {
+	it("serves the cached state while it refreshes in the background, then the new one (TTL plus one read)", async () => {
 		const name = uniqueName("ttl");
 		await putSpec(spec(name));
 		await putState(name, { status: "running", weight: 10 });
 		const { kv } = countingKv();
-		const first = await loadDeployment(kv, name, { ttlMs: 5000, now: 0 });
+		const background: Promise<unknown>[] = [];
+		const options = (now: number) => ({
+			ttlMs: 5000,
+			now,
+			waitUntil: (p: Promise<unknown>) => background.push(p),
+		});
+		const first = await loadDeployment(kv, name, options(0));
 		await putState(name, { status: "aborted", weight: 0 });
-		const cached = await loadDeployment(kv, name, { ttlMs: 5000, now: 4999 });
-		const fresh = await loadDeployment(kv, name, { ttlMs: 5000, now: 5000 });
+		const cached = await loadDeployment(kv, name, options(4999));
+		const expired = await loadDeployment(kv, name, options(5000));
+		await Promise.all(background);
+		const fresh = await loadDeployment(kv, name, options(5001));
 		expect(first.kind === "ok" && first.state.status).toBe("running");
 		expect(cached.kind === "ok" && cached.state.status).toBe("running");
+		expect(expired.kind === "ok" && expired.state.status).toBe("running");
 		expect(fresh.kind === "ok" && fresh.state.status).toBe("aborted");
 	});
 

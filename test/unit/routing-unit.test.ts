@@ -132,3 +132,37 @@ describe("shadow output comparison", () => {
 		expect(compareOutputs("same", "other", {}).agreed).toBe(false);
 	});
 });
+
+describe("request targets", () => {
+	it("splits a URL into origin, raw path and query without decoding", async () => {
+		const { requestTarget } = await import("../../src/routing/forward");
+		expect(requestTarget("https://edge.example.com/v1/models/a/p%2Fq?x=1&y=%20#frag")).toEqual({
+			origin: "https://edge.example.com",
+			path: "/v1/models/a/p%2Fq",
+			search: "?x=1&y=%20",
+			secure: true,
+		});
+		expect(requestTarget("http://127.0.0.1:8787/healthz")).toEqual({
+			origin: "http://127.0.0.1:8787",
+			path: "/healthz",
+			search: "",
+			secure: false,
+		});
+	});
+});
+
+describe("the unit cookie", () => {
+	it("verifies cookies in the format hono's generateSignedCookie writes, and nothing else", async () => {
+		const { generateSignedCookie } = await import("hono/cookie");
+		const { verifiedUnitCookie } = await import("../../src/routing/unit");
+		const id = "6f1c2d3e-4b5a-4c6d-8e7f-0123456789ab";
+		const setCookie = await generateSignedCookie("sy_uid", id, "secret-key", { path: "/" });
+		const pair = setCookie.split(";")[0] as string;
+		expect(await verifiedUnitCookie(`theme=dark; ${pair}`, "secret-key")).toBe(id);
+		expect(await verifiedUnitCookie(pair, "another-key")).toBeNull();
+		expect(await verifiedUnitCookie(pair.replace("6f1c", "7f1c"), "secret-key")).toBeNull();
+		expect(await verifiedUnitCookie("sy_uid=%%%", "secret-key")).toBeNull();
+		expect(await verifiedUnitCookie("sy_uid=abc.def", "secret-key")).toBeNull();
+		expect(await verifiedUnitCookie(null, "secret-key")).toBeNull();
+	});
+});

@@ -1,0 +1,99 @@
+/**
+ * `npm run bench`: Switchyard vs a bare pass-through worker in workerd, same
+ * stub backend, same load, in alternation. Prints a table and writes
+ * bench/results.json.
+ *
+ *   npm run bench -- --duration 10 --rounds 3 --connections 16 --cron-deployments 100
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { runBench } from "./bench/run";
+import { table } from "./cli/format";
+import { ROOT } from "./lib/edge";
+
+const { values } = parseArgs({
+	options: {
+		duration: { type: "string", default: "10" },
+		rounds: { type: "string", default: "3" },
+		connections: { type: "string", default: "16" },
+		"cron-deployments": { type: "string", default: "100" },
+		out: { type: "string", default: join(ROOT, "bench", "results.json") },
+	},
+});
+
+const workDir = mkdtempSync(join(tmpdir(), "switchyard-bench-"));
+try {
+	const results = await runBench({
+		workDir,
+		duration: Number(values.duration),
+		rounds: Number(values.rounds),
+		connections: Number(values.connections),
+		cronDeployments: Number(values["cron-deployments"]),
+		log: (m) => process.stderr.write(`  ${m}\n`),
+	});
+	const { canary5, shadow } = results.scenarios;
+	const f = (x: number, d = 2) => x.toFixed(d);
+	const ok = (good: boolean) => (good ? "✓" : "✗");
+	console.log(
+		`\nSwitchyard vs a bare pass-through worker — ${results.machine.cpus} × ${results.machine.model}, ${results.settings.connections} connections, ` +
+			`${results.settings.rounds} × ${results.settings.durationSeconds} s per worker and scenario, medians\n`,
+	);
+	console.log(
+		table(
+			["", "canary at 5 %", "shadow (100 %)", "target"],
+			[
+				[
+					"throughput (switchyard / bare)",
+					`${f(canary5.throughputRatio)}× ${ok(canary5.throughputRatio >= 0.9)}`,
+					`${f(shadow.throughputRatio)}×`,
+					"≥ 0.90×",
+				],
+				[
+					"req/s switchyard | bare",
+					`${f(canary5.rps.switchyard, 0)} | ${f(canary5.rps.bare, 0)}`,
+					`${f(shadow.rps.switchyard, 0)} | ${f(shadow.rps.bare, 0)}`,
+					"",
+				],
+				[
+					"added latency p50",
+					`${f(canary5.latencyMs.p50.added)} ms`,
+					`${f(shadow.latencyMs.p50.added)} ms`,
+					"",
+				],
+				[
+					"added latency p99",
+					`${f(canary5.latencyMs.p99.added)} ms ${ok(canary5.latencyMs.p99.added <= 1)}`,
+					`${f(shadow.latencyMs.p99.added)} ms`,
+					"≤ 1 ms",
+				],
+				[
+					"KV requests / 1,000 predictions",
+					f(canary5.platformPer1000Predictions.kvRequests, 3),
+					f(shadow.platformPer1000Predictions.kvRequests, 3),
+					"≤ 1",
+				],
+				[
+					"KV keys read / 1,000 predictions",
+					f(canary5.platformPer1000Predictions.kvKeysRead, 3),
+					f(shadow.platformPer1000Predictions.kvKeysRead, 3),
+					"",
+				],
+				[
+					"DO requests / 1,000 predictions",
+					f(canary5.platformPer1000Predictions.durableObjectRequests, 3),
+					f(shadow.platformPer1000Predictions.durableObjectRequests, 3),
+					"≤ 10",
+				],
+			],
+		),
+	);
+	console.log(
+		`\ncron: ${results.cron.deployments} deployments with seeded metrics evaluated in ${f(results.cron.seconds)} s (target < 2 s) ${ok(results.cron.seconds < 2)}`,
+	);
+	writeFileSync(values.out as string, `${JSON.stringify(results, null, 2)}\n`);
+	console.log(`wrote ${values.out}`);
+} finally {
+	rmSync(workDir, { recursive: true, force: true });
+}

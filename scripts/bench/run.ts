@@ -1,0 +1,402 @@
+/**
+ * The benchmark: Switchyard against a bare pass-through worker, both in
+ * workerd (Miniflare, no `wrangler dev` proxy), both forwarding to the same
+ * stub backend over a service binding, loaded in alternation by autocannon at
+ * fixed concurrency. Also counts KV and Durable Object requests per 1,000
+ * predictions (on an instrumented build of the same router) and times one
+ * cron evaluation of many deployments with seeded metrics.
+ */
+import { mkdirSync } from "node:fs";
+import { cpus } from "node:os";
+import { join } from "node:path";
+import autocannon from "autocannon";
+import type { WorkerOptions } from "miniflare";
+import type { DeploymentSpecInput } from "../../src/config/spec";
+import type { IngestBatch } from "../../src/metrics/batch";
+import {
+	buildRouter,
+	buildWorker,
+	COMPATIBILITY_DATE,
+	STACK_ADMIN_TOKEN,
+	type Stack,
+	startStack,
+} from "../lib/stack";
+import { expectedAggregate } from "../sim/traffic";
+
+export interface BenchOptions {
+	workDir: string;
+	/** Seconds per load phase. */
+	duration: number;
+	rounds: number;
+	connections: number;
+	/** Deployments evaluated by the timed cron run. */
+	cronDeployments: number;
+	log?: (message: string) => void;
+}
+
+interface Phase {
+	rps: number;
+	p50: number;
+	p99: number;
+	errors: number;
+}
+
+export interface ScenarioResult {
+	throughputRatio: number;
+	rps: { switchyard: number; bare: number };
+	latencyMs: {
+		p50: { switchyard: number; bare: number; added: number };
+		p99: { switchyard: number; bare: number; added: number };
+	};
+	platformPer1000Predictions: {
+		kvRequests: number;
+		kvKeysRead: number;
+		durableObjectRequests: number;
+	};
+	rounds: { switchyard: Phase; bare: Phase }[];
+}
+
+export interface BenchResults {
+	generatedAt: string;
+	machine: { cpus: number; model: string; node: string };
+	settings: { connections: number; durationSeconds: number; rounds: number };
+	scenarios: { canary5: ScenarioResult; shadow: ScenarioResult };
+	cron: { deployments: number; seconds: number };
+	targets: {
+		throughputRatio: number;
+		addedP99Ms: number;
+		kvReadsPer1000: number;
+		durableObjectRequestsPer1000: number;
+		cronSeconds: number;
+	};
+}
+
+const BODY = JSON.stringify({ text: "a great little model, not bad at all" });
+const COOKIES = 2000;
+
+function deploymentSpecs(): Record<string, { spec: DeploymentSpecInput; state: object }> {
+	const base = {
+		champion: { version: "stub-a", service: "STUB" },
+		candidate: { version: "stub-b", service: "STUB" },
+	};
+	return {
+		"bench-canary": {
+			spec: { name: "bench-canary", strategy: "canary", ...base },
+			state: { status: "running", weight: 5, step: 1 },
+		},
+		"bench-shadow": {
+			spec: { name: "bench-shadow", strategy: "shadow", ...base },
+			state: { status: "shadowing", weight: 0 },
+		},
+	};
+}
+
+async function seedKv(stack: Stack, workerName = "switchyard"): Promise<void> {
+	const kv = await stack.miniflare.getKVNamespace("CONFIG", workerName);
+	for (const [name, { spec, state }] of Object.entries(deploymentSpecs())) {
+		await kv.put(`deployment:${name}`, JSON.stringify(spec));
+		await kv.put(`state:${name}`, JSON.stringify({ reason: "bench", updatedBy: "seed", ...state }));
+	}
+}
+
+/** Signed unit cookies of returning visitors, collected from first visits. */
+async function collectCookies(url: string, count: number): Promise<string[]> {
+	const cookies: string[] = [];
+	while (cookies.length < count) {
+		const batch = await Promise.all(
+			Array.from({ length: Math.min(50, count - cookies.length) }, async () => {
+				const res = await fetch(`${url}/v1/models/bench-canary/predict`, {
+					method: "POST",
+					body: BODY,
+					headers: { "content-type": "application/json" },
+				});
+				await res.arrayBuffer();
+				return res.headers
+					.getSetCookie()
+					.find((c) => c.startsWith("sy_uid="))
+					?.split(";")[0];
+			}),
+		);
+		for (const cookie of batch) if (cookie) cookies.push(cookie);
+	}
+	return cookies;
+}
+
+async function load(
+	url: string,
+	path: string,
+	cookies: string[],
+	options: BenchOptions,
+): Promise<Phase> {
+	let next = 0;
+	const result = await autocannon({
+		url,
+		connections: options.connections,
+		duration: options.duration,
+		requests: [
+			{
+				method: "POST",
+				path,
+				body: BODY,
+				setupRequest: (request) => {
+					next = (next + 1) % cookies.length;
+					return {
+						...request,
+						headers: {
+							...request.headers,
+							"content-type": "application/json",
+							cookie: cookies[next] as string,
+						},
+					};
+				},
+			},
+		],
+	});
+	return {
+		rps: result.requests.average,
+		p50: result.latency.p50,
+		p99: result.latency.p99,
+		errors: result.errors + result.timeouts + result.non2xx,
+	};
+}
+
+const median = (xs: number[]) => {
+	const s = [...xs].sort((a, b) => a - b);
+	const m = Math.floor(s.length / 2);
+	return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+
+function workers(stubPath: string, barePath: string): WorkerOptions[] {
+	return [
+		{
+			name: "stub",
+			modules: true,
+			scriptPath: stubPath,
+			modulesRoot: join(stubPath, ".."),
+			compatibilityDate: COMPATIBILITY_DATE,
+		},
+		{
+			name: "bare",
+			modules: true,
+			scriptPath: barePath,
+			modulesRoot: join(barePath, ".."),
+			compatibilityDate: COMPATIBILITY_DATE,
+			serviceBindings: { STUB: "stub" },
+			unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
+		},
+	];
+}
+
+async function countPlatformOps(
+	options: BenchOptions,
+	built: { instrumented: string; stub: string; bare: string },
+	cookies: string[],
+) {
+	const stack = await startStack({
+		routerDir: join(built.instrumented, ".."),
+		routerScript: built.instrumented,
+		extraWorkers: workers(built.stub, built.bare),
+		serviceBindings: { STUB: "stub" },
+		directSocket: true,
+	});
+	try {
+		await seedKv(stack);
+		const url = (await stack.miniflare.unsafeGetDirectURL("switchyard"))
+			.toString()
+			.replace(/\/$/, "");
+		const counts: Record<string, ScenarioResult["platformPer1000Predictions"]> = {};
+		for (const name of ["bench-canary", "bench-shadow"]) {
+			await fetch(`${url}/__bench/counters?reset`);
+			await load(url, `/v1/models/${name}/predict`, cookies, {
+				...options,
+				duration: Math.max(3, options.duration),
+			});
+			const c = (await (await fetch(`${url}/__bench/counters`)).json()) as {
+				predictions: number;
+				kvRequests: number;
+				kvKeysRead: number;
+				doRequests: number;
+			};
+			const per1000 = (x: number) => (c.predictions > 0 ? (1000 * x) / c.predictions : 0);
+			counts[name] = {
+				kvRequests: per1000(c.kvRequests),
+				kvKeysRead: per1000(c.kvKeysRead),
+				durableObjectRequests: per1000(c.doRequests),
+			};
+		}
+		return counts;
+	} finally {
+		await stack.dispose();
+	}
+}
+
+async function timeCron(
+	options: BenchOptions,
+	routerDir: string,
+	stubPath: string,
+): Promise<number> {
+	const stack = await startStack({
+		routerDir,
+		serviceBindings: { STUB: "stub" },
+		extraWorkers: [workers(stubPath, stubPath)[0] as WorkerOptions],
+	});
+	try {
+		const kv = await stack.miniflare.getKVNamespace("CONFIG");
+		const metrics = await stack.miniflare.getDurableObjectNamespace("METRICS");
+		const minute = Math.floor(Date.now() / 60_000);
+		for (let i = 0; i < options.cronDeployments; i++) {
+			const name = `cron-${i}`;
+			await kv.put(
+				`deployment:${name}`,
+				JSON.stringify({
+					name,
+					strategy: "canary",
+					champion: { version: "a", service: "STUB" },
+					candidate: { version: "b", service: "STUB" },
+				}),
+			);
+			await kv.put(`state:${name}`, JSON.stringify({ status: "running", weight: 5, step: 1 }));
+			const batch: IngestBatch = {
+				rows: [
+					{
+						minute,
+						variant: "champion",
+						threshold: 500,
+						aggregate: expectedAggregate(9500, 40, { median: 60, sigma: 0.5 }),
+					},
+					{
+						minute,
+						variant: "candidate",
+						threshold: 500,
+						aggregate: expectedAggregate(500, 2, { median: 60, sigma: 0.5 }),
+					},
+				],
+				samples: [],
+				observations: 10_000,
+			};
+			const stub = metrics.get(metrics.idFromName(name)) as unknown as {
+				ingest(batch: IngestBatch): Promise<void>;
+			};
+			await stub.ingest(batch);
+		}
+		// One warm-up run adopts the seeded states; the timed run is a steady-state evaluation.
+		await fetch(`${stack.url}/cdn-cgi/handler/scheduled?cron=*+*+*+*+*`);
+		const started = performance.now();
+		const res = await fetch(`${stack.url}/cdn-cgi/handler/scheduled?cron=*+*+*+*+*`);
+		await res.text();
+		return (performance.now() - started) / 1000;
+	} finally {
+		await stack.dispose();
+	}
+}
+
+export async function runBench(options: BenchOptions): Promise<BenchResults> {
+	const log = options.log ?? (() => {});
+	mkdirSync(options.workDir, { recursive: true });
+	log(
+		"building the router (wrangler deploy --dry-run), the bare proxy, the stub and the instrumented router …",
+	);
+	const routerDir = buildRouter(join(options.workDir, "router"));
+	const built = {
+		stub: await buildWorker(
+			"scripts/bench/stub-model.ts",
+			join(options.workDir, "stub", "index.js"),
+		),
+		bare: await buildWorker(
+			"scripts/bench/bare-proxy.ts",
+			join(options.workDir, "bare", "index.js"),
+		),
+		instrumented: await buildWorker(
+			"scripts/bench/instrumented-router.ts",
+			join(options.workDir, "instrumented", "index.js"),
+		),
+	};
+
+	const stack = await startStack({
+		routerDir,
+		extraWorkers: workers(built.stub, built.bare),
+		serviceBindings: { STUB: "stub" },
+		directSocket: true,
+	});
+	const results: Partial<Record<"canary5" | "shadow", ScenarioResult>> = {};
+	let cookies: string[] = [];
+	try {
+		await seedKv(stack);
+		const router = (await stack.miniflare.unsafeGetDirectURL("switchyard"))
+			.toString()
+			.replace(/\/$/, "");
+		const bare = (await stack.miniflare.unsafeGetDirectURL("bare")).toString().replace(/\/$/, "");
+		cookies = await collectCookies(router, Math.min(COOKIES, 200 * options.rounds + 200));
+		log(`warming up (${cookies.length} returning visitors) …`);
+		await load(router, "/v1/models/bench-canary/predict", cookies, { ...options, duration: 1 });
+		await load(bare, "/predict", cookies, { ...options, duration: 1 });
+		for (const [key, name] of [
+			["canary5", "bench-canary"],
+			["shadow", "bench-shadow"],
+		] as const) {
+			const rounds: ScenarioResult["rounds"] = [];
+			for (let round = 0; round < options.rounds; round++) {
+				const b = await load(bare, "/predict", cookies, options);
+				const s = await load(router, `/v1/models/${name}/predict`, cookies, options);
+				rounds.push({ switchyard: s, bare: b });
+				log(
+					`${name} round ${round + 1}: switchyard ${s.rps.toFixed(0)} req/s (p99 ${s.p99} ms), bare ${b.rps.toFixed(0)} req/s (p99 ${b.p99} ms)`,
+				);
+			}
+			const ratio = median(rounds.map((r) => r.switchyard.rps / r.bare.rps));
+			const pick = (f: (p: Phase) => number, who: "switchyard" | "bare") =>
+				median(rounds.map((r) => f(r[who])));
+			const p50 = {
+				switchyard: pick((p) => p.p50, "switchyard"),
+				bare: pick((p) => p.p50, "bare"),
+			};
+			const p99 = {
+				switchyard: pick((p) => p.p99, "switchyard"),
+				bare: pick((p) => p.p99, "bare"),
+			};
+			results[key] = {
+				throughputRatio: ratio,
+				rps: { switchyard: pick((p) => p.rps, "switchyard"), bare: pick((p) => p.rps, "bare") },
+				latencyMs: {
+					p50: { ...p50, added: p50.switchyard - p50.bare },
+					p99: { ...p99, added: p99.switchyard - p99.bare },
+				},
+				platformPer1000Predictions: { kvRequests: 0, kvKeysRead: 0, durableObjectRequests: 0 },
+				rounds,
+			};
+		}
+	} finally {
+		await stack.dispose();
+	}
+
+	log("counting KV and Durable Object requests on the instrumented router …");
+	const counts = await countPlatformOps(options, built, cookies);
+	const canary = results.canary5 as ScenarioResult;
+	const shadow = results.shadow as ScenarioResult;
+	canary.platformPer1000Predictions = counts["bench-canary"] ?? canary.platformPer1000Predictions;
+	shadow.platformPer1000Predictions = counts["bench-shadow"] ?? shadow.platformPer1000Predictions;
+
+	log(`timing one cron evaluation of ${options.cronDeployments} deployments with seeded metrics …`);
+	const cronSeconds = await timeCron(options, routerDir, built.stub);
+
+	return {
+		generatedAt: new Date().toISOString(),
+		machine: { cpus: cpus().length, model: cpus()[0]?.model ?? "unknown", node: process.version },
+		settings: {
+			connections: options.connections,
+			durationSeconds: options.duration,
+			rounds: options.rounds,
+		},
+		scenarios: { canary5: canary, shadow },
+		cron: { deployments: options.cronDeployments, seconds: cronSeconds },
+		targets: {
+			throughputRatio: 0.9,
+			addedP99Ms: 1,
+			kvReadsPer1000: 1,
+			durableObjectRequestsPer1000: 10,
+			cronSeconds: 2,
+		},
+	};
+}
+
+export { STACK_ADMIN_TOKEN };

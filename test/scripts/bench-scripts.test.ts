@@ -1,0 +1,40 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { runBench } from "../../scripts/bench/run";
+
+describe("npm run bench (short run)", () => {
+	it("measures both workers under load, counts platform operations and times the cron", async () => {
+		const workDir = mkdtempSync(join(tmpdir(), "switchyard-bench-test-"));
+		try {
+			const results = await runBench({
+				workDir,
+				duration: 1,
+				rounds: 1,
+				connections: 4,
+				cronDeployments: 5,
+			});
+			for (const scenario of [results.scenarios.canary5, results.scenarios.shadow]) {
+				expect(scenario.rps.switchyard).toBeGreaterThan(0);
+				expect(scenario.rps.bare).toBeGreaterThan(0);
+				expect(scenario.throughputRatio).toBeCloseTo(
+					scenario.rps.switchyard / scenario.rps.bare,
+					6,
+				);
+				expect(scenario.rounds[0]?.switchyard.errors).toBe(0);
+				expect(scenario.rounds[0]?.bare.errors).toBe(0);
+				expect(scenario.platformPer1000Predictions.kvRequests).toBeGreaterThanOrEqual(0);
+				expect(Number.isFinite(scenario.latencyMs.p99.added)).toBe(true);
+			}
+			// Every prediction ends up in a Durable Object batch, so some DO requests must have been counted.
+			expect(
+				results.scenarios.canary5.platformPer1000Predictions.durableObjectRequests,
+			).toBeGreaterThan(0);
+			expect(results.cron).toMatchObject({ deployments: 5, seconds: expect.any(Number) });
+			expect(results.targets.throughputRatio).toBe(0.9);
+		} finally {
+			rmSync(workDir, { recursive: true, force: true });
+		}
+	});
+});
