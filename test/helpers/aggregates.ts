@@ -7,11 +7,9 @@
 import { expectedAggregate } from "../../scripts/sim/traffic";
 import {
 	type AggregateRow,
-	emptyAggregate,
 	emptyFeedback,
 	type VariantAggregate,
 } from "../../src/metrics/aggregate";
-import { bucketValue } from "../../src/metrics/histogram";
 import type { ObservedVariant } from "../../src/metrics/observation";
 import type { AnalysisWindows } from "../../src/rollout/analysis";
 
