@@ -56,6 +56,15 @@ export const PENDING: RolloutState = {
 	revision: 0,
 };
 
+/**
+ * The rollout an observation belongs to: its startedAt in Unix ms, 0 when the
+ * state has none. Metrics are stored per epoch, so a new rollout never mixes
+ * with the data of the previous one, even within the same minute.
+ */
+export function epochOf(state: RolloutState): number {
+	return state.startedAt ? Date.parse(state.startedAt) : 0;
+}
+
 /** What the edge does for a deployment right now. */
 export type Routing =
 	| { mode: "split" /** basis points 0..10000 of units on the candidate */; threshold: number }

@@ -3,12 +3,14 @@
  * isolate-level cache.
  *
  * - Steady traffic costs one KV request (a bulk read of both keys) per
- *   deployment per isolate per TTL. After the TTL the first request starts a
- *   refresh in the background (ctx.waitUntil) and every request keeps using
- *   the cached value until it lands (stale-while-revalidate), so no
- *   prediction waits for KV except the very first in an isolate; concurrent
- *   requests share one in-flight read (single flight). A change in KV thus
- *   reaches an isolate within the TTL plus one KV read.
+ *   deployment per isolate per TTL. After the TTL the first request reads KV
+ *   (and waits for it); requests arriving meanwhile keep using the cached
+ *   values instead of reading too (single flight, stale while revalidating),
+ *   so one prediction per TTL pays for a KV read. A change in KV thus reaches
+ *   an isolate within the TTL plus one KV read. The read is never awaited
+ *   from another request (a cancelled request's I/O would leave it hanging),
+ *   except on a cold isolate, which has nothing else to serve and waits at
+ *   most INFLIGHT_LIMIT_MS.
  * - An invalid value is logged once per distinct value and the last good one
  *   stays in use. A spec that was never valid makes the deployment
  *   unavailable (503); a missing spec makes it unknown (404); a bad or
@@ -49,15 +51,20 @@ interface Entry {
 	spec: Slot<DeploymentSpec>;
 	state: Slot<RolloutState>;
 	inflight?: Promise<void>;
+	inflightSince?: number;
+	/** Refresh attempts started, and the newest one applied (an abandoned slow read must not win). */
+	started: number;
+	applied: number;
 }
+
+/** A refresh that has not landed after this long is abandoned: the next request starts another. */
+const INFLIGHT_LIMIT_MS = 5_000;
 
 const entries = new Map<string, Entry>();
 
 export interface LoadOptions {
 	ttlMs: number;
 	now?: number;
-	/** Keeps a background refresh alive past the request (ctx.waitUntil). */
-	waitUntil?: (promise: Promise<unknown>) => void;
 }
 
 /** The deployment's spec and state, from the cache when fresh. */
@@ -69,20 +76,35 @@ export async function loadDeployment(
 	const now = options.now ?? Date.now();
 	let entry = entries.get(name);
 	if (!entry) {
-		entry = { fetchedAt: Number.NEGATIVE_INFINITY, spec: { raw: null }, state: { raw: null } };
+		entry = {
+			fetchedAt: Number.NEGATIVE_INFINITY,
+			spec: { raw: null },
+			state: { raw: null },
+			started: 0,
+			applied: 0,
+		};
 		remember(name, entry);
 	}
 	if (now - entry.fetchedAt >= options.ttlMs) {
-		if (!entry.inflight) {
+		const stuck =
+			entry.inflight !== undefined && now - (entry.inflightSince ?? now) > INFLIGHT_LIMIT_MS;
+		if (!entry.inflight || stuck) {
+			// This request reads KV itself, inside its own I/O context; concurrent requests keep
+			// using the cached values meanwhile (or, on a cold isolate, wait for this read).
 			const current = entry;
-			current.inflight = refresh(kv, name, current, now).finally(() => {
-				current.inflight = undefined;
+			const attempt = refresh(kv, name, current, now, ++current.started).finally(() => {
+				if (current.inflight === attempt) current.inflight = undefined;
 			});
-			// The read outlives this request if it is cancelled, so requests sharing it cannot hang.
-			options.waitUntil?.(current.inflight);
+			current.inflight = attempt;
+			current.inflightSince = now;
+			await attempt;
+		} else if (entry.fetchedAt === Number.NEGATIVE_INFINITY) {
+			// A cold isolate has nothing to serve yet: wait for the read under way, but not forever.
+			await Promise.race([
+				entry.inflight,
+				new Promise((resolve) => setTimeout(resolve, INFLIGHT_LIMIT_MS)),
+			]);
 		}
-		// Only an isolate that never loaded this deployment waits; later refreshes are in the background.
-		if (entry.fetchedAt === Number.NEGATIVE_INFINITY || options.ttlMs === 0) await entry.inflight;
 	}
 	return view(entry);
 }
@@ -105,7 +127,13 @@ function remember(name: string, entry: Entry): void {
 	entries.set(name, entry);
 }
 
-async function refresh(kv: KVNamespace, name: string, entry: Entry, now: number): Promise<void> {
+async function refresh(
+	kv: KVNamespace,
+	name: string,
+	entry: Entry,
+	now: number,
+	attempt: number,
+): Promise<void> {
 	let values: Map<string, string | null>;
 	try {
 		values = await kv.get([specKey(name), stateKey(name)], "text");
@@ -127,6 +155,8 @@ async function refresh(kv: KVNamespace, name: string, entry: Entry, now: number)
 		}
 		return;
 	}
+	if (attempt < entry.applied) return;
+	entry.applied = attempt;
 	update(
 		entry.spec,
 		values.get(specKey(name)) ?? null,

@@ -1,6 +1,6 @@
 /**
  * An isolate's pending metrics for one deployment: observations folded into
- * per-(minute, variant, threshold) aggregates as they arrive, so a batch's
+ * per-(minute, variant, threshold, epoch) aggregates as they arrive, so a batch's
  * size depends on how many minutes and variants it spans, not on traffic.
  * Pure; the recorder owns the buffers and the flushing.
  */
@@ -22,10 +22,12 @@ export interface IngestRow {
 	minute: number;
 	variant: ObservedVariant;
 	threshold: number;
+	/** The rollout (its startedAt, Unix ms) the observations belong to. */
+	epoch: number;
 	aggregate: VariantAggregate;
 }
 
-export type ShadowSample = Omit<ShadowComparison, "deployment" | "threshold">;
+export type ShadowSample = Omit<ShadowComparison, "deployment" | "threshold" | "epoch">;
 
 export interface IngestBatch {
 	rows: IngestRow[];
@@ -46,26 +48,26 @@ export class PendingBatch {
 		private readonly maxSamples: number,
 	) {}
 
-	private row(time: number, variant: ObservedVariant, threshold: number): IngestRow {
+	private row(time: number, variant: ObservedVariant, threshold: number, epoch: number): IngestRow {
 		const minute = Math.floor(time / MINUTE_MS);
-		const key = `${minute}|${variant}|${threshold}`;
+		const key = `${minute}|${variant}|${threshold}|${epoch}`;
 		let row = this.rows.get(key);
 		if (!row) {
-			row = { minute, variant, threshold, aggregate: emptyAggregate() };
+			row = { minute, variant, threshold, epoch, aggregate: emptyAggregate() };
 			this.rows.set(key, row);
 		}
 		return row;
 	}
 
 	addObservation(o: Observation): void {
-		addObservation(this.row(o.time, o.variant, o.threshold).aggregate, o);
+		addObservation(this.row(o.time, o.variant, o.threshold, o.epoch).aggregate, o);
 		this.observations += 1;
 	}
 
 	/** Counts the verdict on the shadow row and keeps the most recent samples. */
 	addComparison(c: ShadowComparison): void {
-		addComparison(this.row(c.time, "shadow", c.threshold).aggregate, c);
-		const { deployment: _d, threshold: _t, ...sample } = c;
+		addComparison(this.row(c.time, "shadow", c.threshold, c.epoch).aggregate, c);
+		const { deployment: _d, threshold: _t, epoch: _e, ...sample } = c;
 		this.samples.push(sample);
 		if (this.samples.length > this.maxSamples) this.samples.shift();
 	}
@@ -73,7 +75,7 @@ export class PendingBatch {
 	/** Folds an earlier batch back in (after a failed flush). */
 	absorb(batch: IngestBatch, attempts: number): void {
 		for (const row of batch.rows) {
-			const target = this.row(row.minute * MINUTE_MS, row.variant, row.threshold);
+			const target = this.row(row.minute * MINUTE_MS, row.variant, row.threshold, row.epoch);
 			target.aggregate = mergeAggregates(target.aggregate, row.aggregate);
 		}
 		this.samples = [...batch.samples, ...this.samples].slice(-this.maxSamples);

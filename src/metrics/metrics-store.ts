@@ -10,7 +10,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { settingsOf } from "../config/settings";
 import type { DeploymentSpec } from "../config/spec";
-import type { Actor, RolloutState } from "../config/state";
+import { type Actor, epochOf, type RolloutState } from "../config/state";
 import { migrate } from "../lib/sql-migrations";
 import type { AnalysisReport } from "../rollout/analysis";
 import {
@@ -77,9 +77,12 @@ export class MetricsStore extends DurableObject<Env> {
 
 	/** Attributes a feedback value to its request's variant; a repeated request id is a duplicate. */
 	async recordFeedback(input: FeedbackInput): Promise<{ duplicate: boolean }> {
-		const added = this.ctx.storage.transactionSync(() =>
-			addFeedback(this.ctx.storage.sql, { ...input, now: Date.now() }),
-		);
+		const added = this.ctx.storage.transactionSync(() => {
+			const { state } = loadRollout(this.ctx.storage.sql);
+			// Feedback about a request from before the current rollout started belongs to no analysis window.
+			const epoch = state && input.requestTime >= epochOf(state) ? epochOf(state) : 0;
+			return addFeedback(this.ctx.storage.sql, { ...input, epoch });
+		});
 		await this.ensureRetentionAlarm();
 		return { duplicate: !added };
 	}

@@ -14,6 +14,8 @@ export interface Observation {
 	variant: ObservedVariant;
 	/** Routing threshold (basis points on the candidate) in force: the step the request belongs to. */
 	threshold: number;
+	/** The rollout the request belongs to: its startedAt in Unix ms (0 before any start). */
+	epoch: number;
 	/** Unix ms. */
 	time: number;
 	outcome: Outcome;
@@ -31,6 +33,7 @@ export interface ShadowComparison {
 	deployment: string;
 	time: number;
 	threshold: number;
+	epoch: number;
 	/** Hex SHA-256 prefix of the request body, to group identical inputs. */
 	inputHash: string;
 	championOutput: string;

@@ -1,6 +1,6 @@
 /**
- * The metrics tables of a MetricsStore: per-minute aggregates per variant and
- * routing threshold, latency buckets, feedback moments, shadow samples and
+ * The metrics tables of a MetricsStore: per-minute aggregates per variant,
+ * routing threshold and rollout epoch, latency buckets, feedback moments, shadow samples and
  * the feedback de-duplication set. Functions take the SQL handle; the Durable
  * Object class only wires them to RPC.
  */
@@ -23,20 +23,20 @@ export const METRICS_MIGRATIONS: Migration[] = [
 		version: 1,
 		statements: [
 			`CREATE TABLE minute_stats (
-				minute INTEGER NOT NULL, variant TEXT NOT NULL, threshold INTEGER NOT NULL,
+				minute INTEGER NOT NULL, variant TEXT NOT NULL, threshold INTEGER NOT NULL, epoch INTEGER NOT NULL,
 				requests INTEGER NOT NULL, errors_5xx INTEGER NOT NULL, timeouts INTEGER NOT NULL,
 				network_errors INTEGER NOT NULL, fallbacks INTEGER NOT NULL, shadow_skipped INTEGER NOT NULL,
 				lat_n INTEGER NOT NULL, lat_mean REAL NOT NULL, lat_m2 REAL NOT NULL,
 				compared INTEGER NOT NULL, agreed INTEGER NOT NULL, uncomparable INTEGER NOT NULL,
-				PRIMARY KEY (minute, variant, threshold))`,
+				PRIMARY KEY (minute, variant, threshold, epoch))`,
 			`CREATE TABLE latency_buckets (
-				minute INTEGER NOT NULL, variant TEXT NOT NULL, threshold INTEGER NOT NULL,
+				minute INTEGER NOT NULL, variant TEXT NOT NULL, threshold INTEGER NOT NULL, epoch INTEGER NOT NULL,
 				bucket INTEGER NOT NULL, count INTEGER NOT NULL,
-				PRIMARY KEY (minute, variant, threshold, bucket))`,
+				PRIMARY KEY (minute, variant, threshold, epoch, bucket))`,
 			`CREATE TABLE feedback_stats (
-				minute INTEGER NOT NULL, variant TEXT NOT NULL,
+				minute INTEGER NOT NULL, variant TEXT NOT NULL, epoch INTEGER NOT NULL,
 				n INTEGER NOT NULL, mean REAL NOT NULL, m2 REAL NOT NULL,
-				PRIMARY KEY (minute, variant))`,
+				PRIMARY KEY (minute, variant, epoch))`,
 			"CREATE TABLE feedback_seen (request_id TEXT PRIMARY KEY, time INTEGER NOT NULL)",
 			`CREATE TABLE shadow_samples (
 				id INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL, input_hash TEXT NOT NULL,
@@ -55,23 +55,25 @@ function num(row: Row, key: string): number {
 
 /** Adds a batch: merges each row into its stored minute (Chan for moments), adds bucket counts. */
 export function ingestBatch(sql: SqlStorage, batch: IngestBatch): void {
-	for (const { minute, variant, threshold, aggregate } of batch.rows) {
+	for (const { minute, variant, threshold, epoch, aggregate } of batch.rows) {
 		const stored = sql
 			.exec<Row>(
-				"SELECT * FROM minute_stats WHERE minute = ? AND variant = ? AND threshold = ?",
+				"SELECT * FROM minute_stats WHERE minute = ? AND variant = ? AND threshold = ? AND epoch = ?",
 				minute,
 				variant,
 				threshold,
+				epoch,
 			)
 			.toArray()[0];
 		const merged = stored
 			? mergeAggregates(aggregateOf(stored), { ...aggregate, histogram: {} })
 			: aggregate;
 		sql.exec(
-			`INSERT OR REPLACE INTO minute_stats VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			`INSERT OR REPLACE INTO minute_stats VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			minute,
 			variant,
 			threshold,
+			epoch,
 			merged.requests,
 			merged.errors5xx,
 			merged.timeouts,
@@ -87,11 +89,12 @@ export function ingestBatch(sql: SqlStorage, batch: IngestBatch): void {
 		);
 		for (const [bucket, count] of Object.entries(aggregate.histogram)) {
 			sql.exec(
-				`INSERT INTO latency_buckets VALUES (?, ?, ?, ?, ?)
+				`INSERT INTO latency_buckets VALUES (?, ?, ?, ?, ?, ?)
 				 ON CONFLICT DO UPDATE SET count = count + excluded.count`,
 				minute,
 				variant,
 				threshold,
+				epoch,
 				Number(bucket),
 				count,
 			);
@@ -130,12 +133,18 @@ function aggregateOf(row: Row): VariantAggregate {
 	};
 }
 
-/** Aggregates per (variant, threshold) over minutes [fromMinute, toMinute). */
+/**
+ * Aggregates per (variant, threshold) over minutes [fromMinute, toMinute);
+ * with `epoch`, only that rollout's observations.
+ */
 export function aggregateRows(
 	sql: SqlStorage,
 	fromMinute: number,
 	toMinute: number,
+	epoch?: number,
 ): AggregateRow[] {
+	const onlyEpoch = epoch === undefined ? "" : " AND epoch = ?";
+	const bindings = epoch === undefined ? [fromMinute, toMinute] : [fromMinute, toMinute, epoch];
 	const groups = new Map<string, AggregateRow>();
 	const group = (variant: string, threshold: number) => {
 		const key = `${variant}|${threshold}`;
@@ -147,18 +156,16 @@ export function aggregateRows(
 		return row;
 	};
 	for (const row of sql.exec<Row>(
-		"SELECT * FROM minute_stats WHERE minute >= ? AND minute < ? ORDER BY minute",
-		fromMinute,
-		toMinute,
+		`SELECT * FROM minute_stats WHERE minute >= ? AND minute < ?${onlyEpoch} ORDER BY minute`,
+		...bindings,
 	)) {
 		const target = group(String(row.variant), num(row, "threshold"));
 		target.aggregate = mergeAggregates(target.aggregate, aggregateOf(row));
 	}
 	for (const row of sql.exec<Row>(
 		`SELECT variant, threshold, bucket, SUM(count) AS count FROM latency_buckets
-		 WHERE minute >= ? AND minute < ? GROUP BY variant, threshold, bucket`,
-		fromMinute,
-		toMinute,
+		 WHERE minute >= ? AND minute < ?${onlyEpoch} GROUP BY variant, threshold, bucket`,
+		...bindings,
 	)) {
 		group(String(row.variant), num(row, "threshold")).aggregate.histogram[num(row, "bucket")] = num(
 			row,
@@ -168,17 +175,21 @@ export function aggregateRows(
 	return [...groups.values()];
 }
 
-/** Feedback moments per variant over minutes [fromMinute, toMinute) of the requests they are about. */
+/**
+ * Feedback moments per variant over minutes [fromMinute, toMinute) of the
+ * requests they are about; with `epoch`, only that rollout's.
+ */
 export function feedbackWindow(
 	sql: SqlStorage,
 	fromMinute: number,
 	toMinute: number,
+	epoch?: number,
 ): FeedbackAggregate {
 	const result = emptyFeedback();
+	const onlyEpoch = epoch === undefined ? "" : " AND epoch = ?";
 	for (const row of sql.exec<Row>(
-		"SELECT variant, n, mean, m2 FROM feedback_stats WHERE minute >= ? AND minute < ?",
-		fromMinute,
-		toMinute,
+		`SELECT variant, n, mean, m2 FROM feedback_stats WHERE minute >= ? AND minute < ?${onlyEpoch}`,
+		...(epoch === undefined ? [fromMinute, toMinute] : [fromMinute, toMinute, epoch]),
 	)) {
 		const variant = row.variant === "candidate" ? "candidate" : "champion";
 		result[variant] = mergeMoments(result[variant], {
@@ -201,7 +212,8 @@ export function addFeedback(
 		variant: "champion" | "candidate";
 		requestTime: number;
 		value: number;
-		now: number;
+		/** The rollout the request belonged to. */
+		epoch: number;
 	},
 ): boolean {
 	const inserted = sql.exec(
@@ -213,9 +225,10 @@ export function addFeedback(
 	const minute = Math.floor(input.requestTime / 60_000);
 	const stored = sql
 		.exec<Row>(
-			"SELECT n, mean, m2 FROM feedback_stats WHERE minute = ? AND variant = ?",
+			"SELECT n, mean, m2 FROM feedback_stats WHERE minute = ? AND variant = ? AND epoch = ?",
 			minute,
 			input.variant,
+			input.epoch,
 		)
 		.toArray()[0];
 	const current: Moments = stored
@@ -223,9 +236,10 @@ export function addFeedback(
 		: { n: 0, mean: 0, m2: 0 };
 	const next = mergeMoments(current, { n: 1, mean: input.value, m2: 0 });
 	sql.exec(
-		"INSERT OR REPLACE INTO feedback_stats VALUES (?, ?, ?, ?, ?)",
+		"INSERT OR REPLACE INTO feedback_stats VALUES (?, ?, ?, ?, ?, ?)",
 		minute,
 		input.variant,
+		input.epoch,
 		next.n,
 		next.mean,
 		next.m2,
@@ -240,7 +254,7 @@ export interface MinuteSeriesRow {
 	feedback: Moments;
 }
 
-/** Per-minute aggregates per variant (thresholds merged) over [fromMinute, toMinute). */
+/** Per-minute aggregates per variant (thresholds and epochs merged) over [fromMinute, toMinute). */
 export function minuteSeries(
 	sql: SqlStorage,
 	fromMinute: number,
@@ -283,11 +297,12 @@ export function minuteSeries(
 		fromMinute,
 		toMinute,
 	)) {
-		at(num(row, "minute"), String(row.variant)).feedback = {
+		const target = at(num(row, "minute"), String(row.variant));
+		target.feedback = mergeMoments(target.feedback, {
 			n: num(row, "n"),
 			mean: num(row, "mean"),
 			m2: num(row, "m2"),
-		};
+		});
 	}
 	return [...rows.values()].sort(
 		(a, b) => a.minute - b.minute || a.variant.localeCompare(b.variant),

@@ -8,7 +8,7 @@
  */
 import type { DeploymentSpec } from "../config/spec";
 import type { Actor, RolloutState } from "../config/state";
-import { PENDING } from "../config/state";
+import { epochOf, PENDING } from "../config/state";
 import { type Json, toJson } from "../lib/json";
 import { aggregateRows, feedbackWindow } from "../metrics/tables";
 import { minuteRange } from "../metrics/windows";
@@ -35,14 +35,15 @@ export type ActResult =
 export function windowsFor(sql: SqlStorage, state: RolloutState, now: number): AnalysisWindows {
 	const end = now + 60_000;
 	const since = state.since ? Date.parse(state.since) : now;
-	const started = state.startedAt ? Date.parse(state.startedAt) : since;
-	// Requests pinned by a QA override are stored at threshold -1 and never analysed.
+	const epoch = epochOf(state);
+	const started = epoch > 0 ? epoch : since;
+	// Only this rollout's observations; requests pinned by a QA override (threshold -1) never count.
 	const served = (rows: ReturnType<typeof aggregateRows>) =>
 		rows.filter((row) => row.threshold >= 0);
 	return {
-		step: served(aggregateRows(sql, ...minuteRange(since, end))),
-		rollout: served(aggregateRows(sql, ...minuteRange(started, end))),
-		feedback: feedbackWindow(sql, ...minuteRange(started, end)),
+		step: served(aggregateRows(sql, ...minuteRange(since, end), epoch)),
+		rollout: served(aggregateRows(sql, ...minuteRange(started, end), epoch)),
+		feedback: feedbackWindow(sql, ...minuteRange(started, end), epoch),
 	};
 }
 

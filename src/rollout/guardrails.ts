@@ -9,6 +9,7 @@
 import { errorsOf, type VariantAggregate } from "../metrics/aggregate";
 import { alignedCounts, histogramBins, histogramCount } from "../metrics/histogram";
 import {
+	conditionalRateTest,
 	effectiveSampleSize,
 	type Interval,
 	type Moments,
@@ -50,7 +51,12 @@ export interface GuardrailOptions {
 
 const MIN_LATENCY_SAMPLES = 30;
 
-/** Error rate: H1 is p_candidate − p_champion > margin. */
+/**
+ * Error rate: H1 is p_candidate − p_champion > margin. With no margin, a
+ * failure also needs the exact conditional test (given the errors seen,
+ * are too many the candidate's?), because the normal approximation behind
+ * the sequential test is not to be trusted on a handful of errors.
+ */
 export function errorRateGuardrail(
 	champion: VariantAggregate,
 	candidate: VariantAggregate,
@@ -93,10 +99,12 @@ export function errorRateGuardrail(
 		nStar: options.nStar,
 		previousPValue: options.previousPValue,
 	});
-	const verdict = test.rejected ? "worse than allowed" : "within the allowance";
+	const exact = margin === 0 ? conditionalRateTest(a, b) : 0;
+	const failed = test.rejected && exact <= options.alpha;
+	const verdict = failed ? "worse than allowed" : "within the allowance";
 	return {
 		...base,
-		status: test.rejected ? "fail" : "pass",
+		status: failed ? "fail" : "pass",
 		pValue: test.pValue,
 		ci: test.ci,
 		detail: `error rate ${percent(pb)} (${b.successes}/${b.n}) vs champion ${percent(pa)} (${a.successes}/${a.n}), allowed +${percent(margin)}: ${verdict} (p = ${formatP(test.pValue)}, α = ${options.alpha.toFixed(4)})`,

@@ -49,10 +49,10 @@ export function reconcile(
 	const at = new Date(now).toISOString();
 	if (stored === null) {
 		if (kv.kind === "ok") {
+			// startedAt is kept as found (absent = epoch 0): the edge tags observations from that same value.
 			const adopted: RolloutState = {
 				...kv.state,
 				since: kv.state.since ?? at,
-				startedAt: kv.state.startedAt ?? (kv.state.status === "pending" ? undefined : at),
 				revision: Math.max(1, kv.state.revision),
 			};
 			return {

@@ -8,9 +8,9 @@ import type { Settings } from "../config/settings";
 import type { DeploymentSpec } from "../config/spec";
 import { saltOf } from "../config/spec";
 import type { RolloutState } from "../config/state";
-import { routingOf } from "../config/state";
+import { epochOf, routingOf } from "../config/state";
 import { HttpError } from "../errors";
-import type { Recorder } from "../metrics/observation";
+import type { Observation, Recorder } from "../metrics/observation";
 import { completeShadow } from "../shadow/run";
 import type { AppEnv } from "../types";
 import { assignVariant, type Variant } from "./assign";
@@ -57,7 +57,10 @@ export async function proxyPrediction(
 	const unit = await unitOf(c, spec.assignment, env.SIGNING_KEY);
 	const override = await variantOverride(request.headers, env.ADMIN_TOKEN);
 	// Requests pinned by a QA override are recorded at threshold -1, outside every analysis window.
-	const threshold = override !== null ? -1 : routing.mode === "split" ? routing.threshold : 0;
+	const segment = {
+		threshold: override !== null ? -1 : routing.mode === "split" ? routing.threshold : 0,
+		epoch: epochOf(state),
+	};
 	const assigned: Variant =
 		override ??
 		(routing.mode === "split"
@@ -89,19 +92,19 @@ export async function proxyPrediction(
 	};
 
 	const copyToShadow = shadowing && prepared.replayable && Math.random() < routing.sampleRate;
-	const shadowCall = copyToShadow ? startShadowCall(c, input, init) : undefined;
+	const shadowCall = copyToShadow ? startShadowCall(c, input, init, segment.epoch) : undefined;
 
 	let served: Variant = assigned;
 	let result = await send(assigned);
 	let fallback = false;
 	if (mayFallBack && result.outcome !== "ok" && prepared.replayable) {
-		recorder.observe(observation(spec.name, "candidate", threshold, time, result, true));
+		recorder.observe(observation(spec.name, "candidate", segment, time, result, true));
 		result = await send("champion");
 		served = "champion";
 		fallback = true;
 	} else {
 		recorder.observe({
-			...observation(spec.name, assigned, threshold, time, result, false),
+			...observation(spec.name, assigned, segment, time, result, false),
 			...(shadowing && !prepared.replayable ? { shadowSkipped: true } : {}),
 		});
 	}
@@ -152,7 +155,12 @@ export async function proxyPrediction(
 }
 
 /** Starts the candidate's copy now, in parallel with the champion; finishing it is background work. */
-function startShadowCall(c: Context<AppEnv>, input: PredictionInput, init: ForwardInit) {
+function startShadowCall(
+	c: Context<AppEnv>,
+	input: PredictionInput,
+	init: ForwardInit,
+	epoch: number,
+) {
 	const { spec, settings, recorder, target } = input;
 	const time = Date.now();
 	const body = init.body instanceof ArrayBuffer ? init.body : null;
@@ -181,6 +189,7 @@ function startShadowCall(c: Context<AppEnv>, input: PredictionInput, init: Forwa
 				{
 					deployment: spec.name,
 					time,
+					epoch,
 					comparison: spec.shadow.compare,
 					candidate,
 					championText,
@@ -290,15 +299,16 @@ async function prepareBody(
 function observation(
 	deployment: string,
 	variant: Variant,
-	threshold: number,
+	segment: { threshold: number; epoch: number },
 	time: number,
 	result: BackendResult,
 	fallback: boolean,
-) {
+): Observation {
 	return {
 		deployment,
 		variant,
-		threshold,
+		threshold: segment.threshold,
+		epoch: segment.epoch,
 		time,
 		outcome: result.outcome,
 		status: result.status,

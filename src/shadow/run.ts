@@ -11,6 +11,8 @@ import { compareOutputs } from "./compare";
 export interface ShadowRun {
 	deployment: string;
 	time: number;
+	/** The rollout the copy belongs to. */
+	epoch: number;
 	comparison: Comparison;
 	/** The candidate's copy, started in parallel with the champion. */
 	candidate: Promise<BackendResult & { text?: string; truncated?: boolean }>;
@@ -30,6 +32,7 @@ export async function completeShadow(run: ShadowRun, recorder: Recorder): Promis
 		deployment: run.deployment,
 		variant: "shadow",
 		threshold: 0,
+		epoch: run.epoch,
 		time: run.time,
 		outcome: candidate.outcome,
 		status: candidate.status,
@@ -41,6 +44,7 @@ export async function completeShadow(run: ShadowRun, recorder: Recorder): Promis
 		deployment: run.deployment,
 		time: run.time,
 		threshold: 0,
+		epoch: run.epoch,
 		inputHash: await inputHash(run.body),
 		championOutput: truncate(champion?.text ?? "", run.sampleBytes),
 		candidateOutput: truncate(candidate.text ?? candidate.error ?? "", run.sampleBytes),

@@ -15,6 +15,7 @@ export {
 } from "./moments";
 export { moreSamplesNeeded, requiredSampleSize, type SampleSizeInput } from "./power";
 export {
+	conditionalRateTest,
 	nullVarianceOfDifference,
 	type Proportion,
 	type ProportionTestResult,
@@ -39,7 +40,15 @@ export {
 	type SequentialResult,
 	sequentialTest,
 } from "./sequential";
-export { chiSquareSf, erfc, normalCdf, normalQuantile, normalSf, normalTwoSided } from "./special";
+export {
+	binomialUpperTail,
+	chiSquareSf,
+	erfc,
+	normalCdf,
+	normalQuantile,
+	normalSf,
+	normalTwoSided,
+} from "./special";
 export { type SrmCheck, type SrmResult, srmCheck, srmTest } from "./srm";
 export type { Interval } from "./types";
 export { relativeDifference, type SampleSummary, type WelchResult, welchTTest } from "./welch";

@@ -3,7 +3,7 @@
  * H0: pa = pb) with an unpooled Wald interval for pb − pa and a delta-method
  * interval for pb / pa − 1. Oriented b − a.
  */
-import { normalQuantile, normalTwoSided } from "./special";
+import { binomialUpperTail, normalQuantile, normalTwoSided } from "./special";
 import type { Interval } from "./types";
 import { relativeDifference } from "./welch";
 
@@ -69,6 +69,19 @@ export function nullVarianceOfDifference(a: Proportion, b: Proportion, margin = 
 	const pa0 = clamp((a.successes + b.successes - b.n * margin) / n);
 	const pb0 = clamp(pa0 + margin);
 	return (pa0 * (1 - pa0)) / a.n + (pb0 * (1 - pb0)) / b.n;
+}
+
+/**
+ * Exact one-sided test of pb > pa conditional on the total number of events:
+ * under H0 (equal rates) each event is b's with probability nb / (na + nb),
+ * so P(Xb ≥ xb | total) is a binomial tail. Valid for any count, including
+ * the few events where the normal approximation fails (one error in 500
+ * requests is not evidence of anything).
+ */
+export function conditionalRateTest(a: Proportion, b: Proportion): number {
+	const total = a.successes + b.successes;
+	if (total === 0 || a.n + b.n === 0) return 1;
+	return binomialUpperTail(b.successes, total, b.n / (a.n + b.n));
 }
 
 /** Wilson score interval for one proportion. */

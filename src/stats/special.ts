@@ -91,6 +91,16 @@ export function studentQuantile(p: number, df: number): number {
 	return df > 1e7 ? normalQuantile(p) : jStat.studentt.inv(p, df);
 }
 
+/** P(X ≥ k) for X ~ Binomial(n, p), via the regularised incomplete beta I_p(k, n − k + 1). */
+export function binomialUpperTail(k: number, n: number, p: number): number {
+	if (k <= 0) return 1;
+	if (k > n) return 0;
+	if (p <= 0) return 0;
+	if (p >= 1) return 1;
+	const tail = jStat.ibeta(p, k, n - k + 1);
+	return Number.isNaN(tail) ? 0 : clamp01(tail);
+}
+
 /** P(χ²_df > x). */
 export function chiSquareSf(x: number, df: number): number {
 	return gammaQ(df / 2, x / 2);

@@ -6,7 +6,7 @@ import {
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { RolloutState } from "../../src/config/state";
-import { RolloutState as RolloutStateSchema } from "../../src/config/state";
+import { epochOf, RolloutState as RolloutStateSchema } from "../../src/config/state";
 import worker from "../../src/index";
 import type { IngestBatch } from "../../src/metrics/batch";
 import { aggregate } from "./aggregates";
@@ -25,7 +25,8 @@ export async function kvState(name: string): Promise<RolloutState | null> {
 
 /**
  * Records healthy (or failing) traffic at the deployment's current weight, as
- * the edge would have: `total` requests split exactly by the weight.
+ * the edge would have: `total` requests split exactly by the weight, tagged
+ * with the rollout epoch of the state in KV.
  */
 export async function recordTraffic(
 	name: string,
@@ -37,12 +38,15 @@ export async function recordTraffic(
 	const threshold = Math.round(weight * 100);
 	const candidate = Math.round((total * threshold) / 10_000);
 	const minute = Math.floor(Date.now() / 60_000);
+	const state = await kvState(name);
+	const epoch = state ? epochOf(state) : 0;
 	const batch: IngestBatch = {
 		rows: [
 			{
 				minute,
 				variant: "champion",
 				threshold,
+				epoch,
 				aggregate: aggregate(
 					total - candidate,
 					Math.round((total - candidate) * championErrorRate),
@@ -52,6 +56,7 @@ export async function recordTraffic(
 				minute,
 				variant: "candidate",
 				threshold,
+				epoch,
 				aggregate: aggregate(candidate, Math.round(candidate * candidateErrorRate)),
 			},
 		],

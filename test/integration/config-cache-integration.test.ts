@@ -46,6 +46,17 @@ describe("isolate config cache", () => {
 		expect(views.every((v) => v.kind === "ok")).toBe(true);
 	});
 
+	it("serves a concurrent burst on a cold isolate with one read", async () => {
+		const name = uniqueName("cold");
+		await putSpec(spec(name));
+		const { kv, counter } = countingKv();
+		const views = await Promise.all(
+			Array.from({ length: 20 }, () => loadDeployment(kv, name, { ttlMs: 1000, now: 0 })),
+		);
+		expect(counter.reads).toBe(1);
+		expect(views.every((v) => v.kind === "ok")).toBe(true);
+	});
+
 	it("caches unknown names too, so a scan of random names does not read KV per request", async () => {
 		const { kv, counter } = countingKv();
 		for (let i = 0; i < 20; i++)
@@ -55,27 +66,23 @@ describe("isolate config cache", () => {
 		expect(counter.reads).toBe(1);
 	});
 
-	it("serves the cached state while it refreshes in the background, then the new one (TTL plus one read)", async () => {
+	it("reads KV again once the TTL has passed, while concurrent requests keep the cached state", async () => {
 		const name = uniqueName("ttl");
 		await putSpec(spec(name));
 		await putState(name, { status: "running", weight: 10 });
-		const { kv } = countingKv();
-		const background: Promise<unknown>[] = [];
-		const options = (now: number) => ({
-			ttlMs: 5000,
-			now,
-			waitUntil: (p: Promise<unknown>) => background.push(p),
-		});
-		const first = await loadDeployment(kv, name, options(0));
+		const { kv, counter } = countingKv();
+		const first = await loadDeployment(kv, name, { ttlMs: 5000, now: 0 });
 		await putState(name, { status: "aborted", weight: 0 });
-		const cached = await loadDeployment(kv, name, options(4999));
-		const expired = await loadDeployment(kv, name, options(5000));
-		await Promise.all(background);
-		const fresh = await loadDeployment(kv, name, options(5001));
+		const cached = await loadDeployment(kv, name, { ttlMs: 5000, now: 4999 });
+		// After the TTL: one request reads, the ones arriving meanwhile serve the cached state.
+		const [refreshed, ...meanwhile] = await Promise.all(
+			Array.from({ length: 5 }, () => loadDeployment(kv, name, { ttlMs: 5000, now: 5000 })),
+		);
 		expect(first.kind === "ok" && first.state.status).toBe("running");
 		expect(cached.kind === "ok" && cached.state.status).toBe("running");
-		expect(expired.kind === "ok" && expired.state.status).toBe("running");
-		expect(fresh.kind === "ok" && fresh.state.status).toBe("aborted");
+		expect(refreshed?.kind === "ok" && refreshed.state.status).toBe("aborted");
+		expect(meanwhile.every((v) => v.kind === "ok" && v.state.status === "running")).toBe(true);
+		expect(counter.reads).toBe(2);
 	});
 
 	it("reports the issues of a bad value while keeping the last good one", async () => {

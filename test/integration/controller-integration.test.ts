@@ -155,3 +155,24 @@ describe("the cron controller", () => {
 		expect(await kvState(fine)).toMatchObject({ status: "promoted" });
 	});
 });
+
+describe("rollout epochs", () => {
+	it("starts a restarted rollout from fresh numbers, even within the same minute", async () => {
+		const { admin, adminJson } = await import("../helpers/admin");
+		const name = uniqueName("epochs");
+		await putSpec(spec(name, { strategy: "canary", canary: { minRequests: 50, bakeSeconds: 0 } }));
+		await admin("POST", `/deployments/${name}/start`);
+		await recordTraffic(name, 1, 10_000, 0.5);
+		await runCron();
+		expect(await kvState(name)).toMatchObject({ status: "aborted" });
+		await admin("POST", `/deployments/${name}/start`);
+		const { body } = await adminJson<{
+			analysis: { rollout: { candidate: { requests: number } }; step: { candidate: number } };
+		}>("GET", `/deployments/${name}`);
+		expect(body.analysis.rollout.candidate.requests).toBe(0);
+		expect(body.analysis.step.candidate).toBe(0);
+		await recordTraffic(name, 1, 10_000);
+		await runCron();
+		expect(await kvState(name)).toMatchObject({ status: "running", weight: 5 });
+	});
+});

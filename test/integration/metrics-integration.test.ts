@@ -16,6 +16,7 @@ function row(
 	requests: number,
 	latencies: number[] = [],
 	threshold = 500,
+	epoch = 0,
 ) {
 	const aggregate = emptyAggregate();
 	aggregate.requests = requests;
@@ -27,7 +28,7 @@ function row(
 		};
 		addToHistogram(aggregate.histogram, ms);
 	}
-	return { minute, variant, threshold, aggregate };
+	return { minute, variant, threshold, epoch, aggregate };
 }
 
 function batch(rows: IngestBatch["rows"], samples: IngestBatch["samples"] = []): IngestBatch {

@@ -324,3 +324,13 @@ describe("shadow verdicts", () => {
 		expect(decision.reason).toMatch(/guardrail failing: error_rate/);
 	});
 });
+
+describe("small counts", () => {
+	it("does not abort on a single candidate error against none for the champion", () => {
+		const spec = canary({ minRequests: 100, bakeSeconds: 0 });
+		const w = windows(500, aggregate(10_874, 0), aggregate(546, 1));
+		const { decision, report } = decideWith(spec, running(5, 1), w);
+		expect(report.strategy === "canary" && report.guardrails[0]?.status).toBe("pass");
+		expect(decision.kind).toBe("step_up");
+	});
+});

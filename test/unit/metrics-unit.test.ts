@@ -85,6 +85,7 @@ const observation = fc.record<Observation>({
 	deployment: fc.constant("d"),
 	variant: fc.constantFrom("champion", "candidate", "shadow"),
 	threshold: fc.constantFrom(0, 500),
+	epoch: fc.constantFrom(0, 1_764_000_000_000),
 	time: fc.integer({ min: 0, max: 10 * 60_000 }),
 	outcome: fc.constantFrom("ok", "ok", "ok", "http_5xx", "timeout", "network"),
 	status: fc.constant(200),
@@ -140,6 +141,7 @@ describe("variant aggregates", () => {
 				deployment: "d",
 				variant: "candidate",
 				threshold: 0,
+				epoch: 0,
 				time: 0,
 				outcome: "timeout",
 				status: 0,
@@ -150,6 +152,7 @@ describe("variant aggregates", () => {
 				deployment: "d",
 				variant: "candidate",
 				threshold: 0,
+				epoch: 0,
 				time: 0,
 				outcome: "http_5xx",
 				status: 503,
@@ -160,6 +163,7 @@ describe("variant aggregates", () => {
 				deployment: "d",
 				variant: "candidate",
 				threshold: 0,
+				epoch: 0,
 				time: 0,
 				outcome: "ok",
 				status: 200,
@@ -180,14 +184,14 @@ describe("variant aggregates", () => {
 });
 
 describe("pending batches", () => {
-	it("folds observations into one row per (minute, variant, threshold)", () => {
+	it("folds observations into one row per (minute, variant, threshold, epoch)", () => {
 		fc.assert(
 			fc.property(fc.array(observation, { maxLength: 200 }), (xs) => {
 				const batch = new PendingBatch(0, 20);
 				for (const o of xs) batch.addObservation(o);
 				const rows = batch.toBatch().rows;
 				const keys = new Set(
-					xs.map((o) => `${Math.floor(o.time / 60_000)}|${o.variant}|${o.threshold}`),
+					xs.map((o) => `${Math.floor(o.time / 60_000)}|${o.variant}|${o.threshold}|${o.epoch}`),
 				);
 				expect(rows.length).toBe(keys.size);
 				expect(rows.reduce((s, r) => s + r.aggregate.requests, 0)).toBe(xs.length);
@@ -202,6 +206,7 @@ describe("pending batches", () => {
 				deployment: "d",
 				time: i,
 				threshold: 0,
+				epoch: 0,
 				inputHash: String(i),
 				championOutput: "",
 				candidateOutput: "",
@@ -223,6 +228,7 @@ describe("pending batches", () => {
 			deployment: "d",
 			variant: "champion",
 			threshold: 0,
+			epoch: 0,
 			time: 0,
 			outcome: "ok",
 			status: 200,

@@ -310,3 +310,19 @@ describe("Welford and Chan moments", () => {
 		expect(Math.abs(naive - twoPass) / twoPass).toBeGreaterThan(1e-3);
 	});
 });
+
+describe("exact conditional rate test", () => {
+	it("matches binomial tails", async () => {
+		const { binomialUpperTail, conditionalRateTest } = await import("../../src/stats");
+		// P(X ≥ 3), X ~ Binomial(5, 0.2) = 1 − 0.32768 − 0.4096 − 0.2048
+		expect(binomialUpperTail(3, 5, 0.2)).toBeCloseTo(0.05792, 12);
+		expect(binomialUpperTail(2, 2, 0.5)).toBeCloseTo(0.25, 12);
+		expect(binomialUpperTail(0, 5, 0.3)).toBe(1);
+		// One error, on the candidate's 5 % of traffic: probability 0.05 under equal rates — no evidence.
+		expect(conditionalRateTest({ successes: 0, n: 9500 }, { successes: 1, n: 500 })).toBeCloseTo(
+			0.05,
+			12,
+		);
+		expect(conditionalRateTest({ successes: 0, n: 9500 }, { successes: 0, n: 500 })).toBe(1);
+	});
+});

@@ -1,0 +1,60 @@
+/**
+ * npm run demo's scenarios against the router and demo models in workerd
+ * (Miniflare, started for the test; the real script starts `wrangler dev`).
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describeOutcome, runDemo } from "../../scripts/demo/run";
+import { type Stack, startDemoStack } from "../../scripts/lib/stack";
+
+let stack: Stack;
+let work: string;
+
+beforeAll(async () => {
+	work = mkdtempSync(join(tmpdir(), "switchyard-demo-"));
+	stack = await startDemoStack(join(work, "build"), {
+		CONFIG_TTL_SECONDS: "1",
+		METRICS_FLUSH_MS: "200",
+	});
+}, 120_000);
+
+afterAll(async () => {
+	await stack?.dispose();
+	rmSync(work, { recursive: true, force: true });
+});
+
+describe("npm run demo (against workerd)", () => {
+	it("promotes the healthy candidate and aborts the faulty one", async () => {
+		const lines: string[] = [];
+		const result = await runDemo(
+			{
+				url: stack.url,
+				token: stack.adminToken,
+				fireCron: async () => {
+					await (
+						await fetch(`${stack.url}/cdn-cgi/handler/scheduled?cron=*+*+*+*+*`)
+					).arrayBuffer();
+				},
+			},
+			{
+				scenarioSeconds: 60,
+				cronEveryMs: 500,
+				concurrency: 8,
+				progress: (line) => lines.push(line),
+			},
+		);
+		const [healthy, faulty] = result.outcomes;
+		expect(healthy).toMatchObject({ status: "promoted", ok: true });
+		expect(healthy?.weights).toEqual([5, 25, 50]);
+		expect(faulty).toMatchObject({ status: "aborted", ok: true });
+		expect(faulty?.reason).toMatch(/error_rate failed/);
+		expect(faulty?.traffic.visitorsOnCandidate).toBeLessThan(faulty?.traffic.visitors ?? 0);
+		expect(result.ok).toBe(true);
+		expect(lines.some((l) => /running at 25 %/.test(l))).toBe(true);
+		expect(describeOutcome(faulty as NonNullable<typeof faulty>)).toMatch(
+			/of whom ever saw the candidate \(aborted at 5 %\)/,
+		);
+	});
+});
