@@ -37,7 +37,7 @@ export default defineConfig({
 			{
 				test: {
 					name: "scripts",
-					include: ["test/scripts/**/*.test.ts"],
+					include: ["test/scripts/**/*.test.ts", "test/browser/**/*.test.ts"],
 					environment: "node",
 					testTimeout: 120_000,
 					hookTimeout: 180_000,

@@ -1,6 +1,7 @@
 /** The Hono app: composes the routes and the one error envelope. */
 import { Hono } from "hono";
 import { adminApi } from "./admin/api";
+import { dashboard } from "./admin/dashboard";
 import { errorResponse, onError } from "./errors";
 import { recorderStats } from "./metrics/recorder";
 import { feedbackRoutes } from "./routes/feedback";
@@ -12,6 +13,7 @@ export const app = new Hono<AppEnv>()
 	.route("/v1/models", predictRoutes)
 	.route("/v1/feedback", feedbackRoutes)
 	.route("/admin/api", adminApi)
+	.route("/admin", dashboard)
 	.notFound((c) =>
 		errorResponse(404, "not_found", `no route for ${c.req.method} ${new URL(c.req.url).pathname}`),
 	)

@@ -7,6 +7,7 @@
  * cron evaluation of many deployments with seeded metrics.
  */
 import { mkdirSync } from "node:fs";
+import { Agent, request } from "node:http";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
@@ -31,7 +32,18 @@ export interface BenchOptions {
 	connections: number;
 	/** Deployments evaluated by the timed cron run. */
 	cronDeployments: number;
+	/** Requests per second of the fixed-rate latency phase (below both workers' capacity). */
+	rate: number;
+	/** Router [vars] overrides (e.g. a longer METRICS_FLUSH_MS). */
+	vars?: Record<string, string>;
 	log?: (message: string) => void;
+}
+
+interface LatencyPhase {
+	rate: number;
+	p50: number;
+	p99: number;
+	errors: number;
 }
 
 interface Phase {
@@ -44,22 +56,34 @@ interface Phase {
 export interface ScenarioResult {
 	throughputRatio: number;
 	rps: { switchyard: number; bare: number };
+	/** At the same fixed request rate for both workers (open loop), in ms. */
 	latencyMs: {
+		rate: number;
 		p50: { switchyard: number; bare: number; added: number };
 		p99: { switchyard: number; bare: number; added: number };
+	};
+	/** At saturation (closed loop, `connections` in flight): mostly queueing, in ms. */
+	saturatedLatencyMs: {
+		p50: { switchyard: number; bare: number };
+		p99: { switchyard: number; bare: number };
 	};
 	platformPer1000Predictions: {
 		kvRequests: number;
 		kvKeysRead: number;
 		durableObjectRequests: number;
 	};
-	rounds: { switchyard: Phase; bare: Phase }[];
+	rounds: {
+		switchyard: Phase;
+		bare: Phase;
+		switchyardAtRate: LatencyPhase;
+		bareAtRate: LatencyPhase;
+	}[];
 }
 
 export interface BenchResults {
 	generatedAt: string;
 	machine: { cpus: number; model: string; node: string };
-	settings: { connections: number; durationSeconds: number; rounds: number };
+	settings: { connections: number; durationSeconds: number; rounds: number; rate: number };
 	scenarios: { canary5: ScenarioResult; shadow: ScenarioResult };
 	cron: { deployments: number; seconds: number };
 	targets: {
@@ -159,6 +183,80 @@ async function load(
 		errors: result.errors + result.timeouts + result.non2xx,
 	};
 }
+
+/**
+ * An open-loop client at a fixed rate: a request is sent every 1/rate s
+ * whatever the answers do, over a warmed pool of keep-alive connections
+ * (node:http), each latency timed with hrtime (autocannon reports whole
+ * milliseconds, too coarse for added latency).
+ */
+async function fixedRate(
+	url: string,
+	path: string,
+	cookies: string[],
+	rate: number,
+	seconds: number,
+): Promise<LatencyPhase> {
+	const target = new URL(url);
+	const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+	const send = (cookie: string) =>
+		new Promise<number>((resolve, reject) => {
+			const sent = process.hrtime.bigint();
+			const req = request(
+				{
+					host: target.hostname,
+					port: target.port,
+					path,
+					method: "POST",
+					agent,
+					headers: {
+						"content-type": "application/json",
+						cookie,
+						"content-length": Buffer.byteLength(BODY),
+					},
+				},
+				(res) => {
+					res.on("data", () => {});
+					res.on("end", () =>
+						res.statusCode === 200
+							? resolve(Number(process.hrtime.bigint() - sent) / 1e6)
+							: reject(new Error(String(res.statusCode))),
+					);
+				},
+			);
+			req.on("error", reject);
+			req.end(BODY);
+		});
+	// Warm the connection pool so the measurement does not include TCP setup.
+	await Promise.all(
+		Array.from({ length: 32 }, (_, i) =>
+			send(cookies[i % cookies.length] as string).catch(() => 0),
+		),
+	);
+	const latencies: number[] = [];
+	let errors = 0;
+	const inFlight: Promise<void>[] = [];
+	const total = Math.round(rate * seconds);
+	const started = performance.now();
+	for (let i = 0; i < total; i++) {
+		const wait = started + (i * 1000) / rate - performance.now();
+		if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+		inFlight.push(
+			send(cookies[i % cookies.length] as string).then(
+				(ms) => void latencies.push(ms),
+				() => void errors++,
+			),
+		);
+	}
+	await Promise.all(inFlight);
+	agent.destroy();
+	latencies.sort((a, b) => a - b);
+	const at = (q: number) =>
+		latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+	return { rate, p50: at(0.5), p99: at(0.99), errors };
+}
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 2000));
 
 const median = (xs: number[]) => {
 	const s = [...xs].sort((a, b) => a - b);
@@ -316,6 +414,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
 
 	const stack = await startStack({
 		routerDir,
+		vars: options.vars,
 		extraWorkers: workers(built.stub, built.bare),
 		serviceBindings: { STUB: "stub" },
 		directSocket: true,
@@ -338,30 +437,52 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
 		] as const) {
 			const rounds: ScenarioResult["rounds"] = [];
 			for (let round = 0; round < options.rounds; round++) {
+				// Latency at a fixed rate first, each phase after a pause: background work left by a
+				// saturated phase (metric flushes, garbage collection) shares workerd's thread.
+				await settle();
+				const bRate = await fixedRate(bare, "/predict", cookies, options.rate, options.duration);
+				await settle();
+				const sRate = await fixedRate(
+					router,
+					`/v1/models/${name}/predict`,
+					cookies,
+					options.rate,
+					options.duration,
+				);
+				await settle();
 				const b = await load(bare, "/predict", cookies, options);
+				await settle();
 				const s = await load(router, `/v1/models/${name}/predict`, cookies, options);
-				rounds.push({ switchyard: s, bare: b });
+				rounds.push({ switchyard: s, bare: b, switchyardAtRate: sRate, bareAtRate: bRate });
 				log(
-					`${name} round ${round + 1}: switchyard ${s.rps.toFixed(0)} req/s (p99 ${s.p99} ms), bare ${b.rps.toFixed(0)} req/s (p99 ${b.p99} ms)`,
+					`${name} round ${round + 1}: switchyard ${s.rps.toFixed(0)} req/s, bare ${b.rps.toFixed(0)} req/s; ` +
+						`at ${options.rate} req/s p50/p99 switchyard ${sRate.p50.toFixed(2)}/${sRate.p99.toFixed(2)} ms, bare ${bRate.p50.toFixed(2)}/${bRate.p99.toFixed(2)} ms`,
 				);
 			}
 			const ratio = median(rounds.map((r) => r.switchyard.rps / r.bare.rps));
 			const pick = (f: (p: Phase) => number, who: "switchyard" | "bare") =>
 				median(rounds.map((r) => f(r[who])));
+			const atRate = (f: (p: LatencyPhase) => number, who: "switchyardAtRate" | "bareAtRate") =>
+				median(rounds.map((r) => f(r[who])));
 			const p50 = {
-				switchyard: pick((p) => p.p50, "switchyard"),
-				bare: pick((p) => p.p50, "bare"),
+				switchyard: atRate((p) => p.p50, "switchyardAtRate"),
+				bare: atRate((p) => p.p50, "bareAtRate"),
 			};
 			const p99 = {
-				switchyard: pick((p) => p.p99, "switchyard"),
-				bare: pick((p) => p.p99, "bare"),
+				switchyard: atRate((p) => p.p99, "switchyardAtRate"),
+				bare: atRate((p) => p.p99, "bareAtRate"),
 			};
 			results[key] = {
 				throughputRatio: ratio,
 				rps: { switchyard: pick((p) => p.rps, "switchyard"), bare: pick((p) => p.rps, "bare") },
 				latencyMs: {
+					rate: options.rate,
 					p50: { ...p50, added: p50.switchyard - p50.bare },
 					p99: { ...p99, added: p99.switchyard - p99.bare },
+				},
+				saturatedLatencyMs: {
+					p50: { switchyard: pick((p) => p.p50, "switchyard"), bare: pick((p) => p.p50, "bare") },
+					p99: { switchyard: pick((p) => p.p99, "switchyard"), bare: pick((p) => p.p99, "bare") },
 				},
 				platformPer1000Predictions: { kvRequests: 0, kvKeysRead: 0, durableObjectRequests: 0 },
 				rounds,
@@ -388,6 +509,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
 			connections: options.connections,
 			durationSeconds: options.duration,
 			rounds: options.rounds,
+			rate: options.rate,
 		},
 		scenarios: { canary5: canary, shadow },
 		cron: { deployments: options.cronDeployments, seconds: cronSeconds },

@@ -14,6 +14,7 @@ describe("npm run bench (short run)", () => {
 				rounds: 1,
 				connections: 4,
 				cronDeployments: 5,
+				rate: 100,
 			});
 			for (const scenario of [results.scenarios.canary5, results.scenarios.shadow]) {
 				expect(scenario.rps.switchyard).toBeGreaterThan(0);
@@ -26,6 +27,9 @@ describe("npm run bench (short run)", () => {
 				expect(scenario.rounds[0]?.bare.errors).toBe(0);
 				expect(scenario.platformPer1000Predictions.kvRequests).toBeGreaterThanOrEqual(0);
 				expect(Number.isFinite(scenario.latencyMs.p99.added)).toBe(true);
+				expect(scenario.latencyMs.rate).toBe(100);
+				expect(scenario.rounds[0]?.switchyardAtRate.errors).toBe(0);
+				expect(scenario.latencyMs.p50.switchyard).toBeGreaterThan(0);
 			}
 			// Every prediction ends up in a Durable Object batch, so some DO requests must have been counted.
 			expect(
