@@ -26,6 +26,8 @@ function model(
 
 export default defineConfig({
 	test: {
+		// Worker logs (controller runs, expected errors) only for tests that fail.
+		silent: "passed-only",
 		projects: [
 			{
 				test: {

@@ -1,15 +1,24 @@
 /**
- * `npm run demo`: starts the local edge (or uses the one at SWITCHYARD_URL),
- * drives simulated visitors at demo-canary and fires the cron on an
- * accelerated clock: a healthy canary goes all the way to promoted, a faulty
- * one is aborted. Exits 0 when both end as expected.
+ * `npm run demo`: starts the local edge (or uses the one at SWITCHYARD_URL,
+ * e.g. `npm start`'s), drives simulated visitors at demo-canary and fires the
+ * cron on an accelerated clock: a healthy canary goes all the way to
+ * promoted, a faulty one is aborted. Exits 0 when both end as expected. On an
+ * edge it did not start, it puts demo-canary's usual spec back afterwards.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describeOutcome, runDemo } from "./demo/run";
-import { ensureDevVars, localAdminToken, seedDemo, startEdge, stop, waitForEdge } from "./lib/edge";
+import {
+	ensureDevVars,
+	localAdminToken,
+	ROOT,
+	seedDemo,
+	startEdge,
+	stop,
+	waitForEdge,
+} from "./lib/edge";
 
 async function freePort(): Promise<number> {
 	return new Promise((resolve, reject) => {
@@ -89,6 +98,23 @@ try {
 		`\n${result.ok ? "Both scenarios ended as expected" : "A scenario did not end as expected"} (${((Date.now() - started) / 1000).toFixed(0)} s in all).`,
 	);
 	process.exitCode = result.ok ? 0 : 1;
+	if (external) {
+		// Leave the edge's demo-canary with its usual spec (the demo used a fast one).
+		const original = readFileSync(
+			join(ROOT, "examples", "deployments", "demo-canary.json"),
+			"utf8",
+		);
+		const res = await fetch(`${url}/admin/api/deployments/demo-canary?rebucket=true`, {
+			method: "PUT",
+			headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+			body: original,
+		});
+		console.log(
+			res.ok
+				? "Restored demo-canary's spec (its state stays as the last scenario left it)."
+				: `Could not restore demo-canary's spec: ${res.status}`,
+		);
+	}
 } finally {
 	if (edgeProcess) await stop(edgeProcess);
 	if (persistTo) rmSync(persistTo, { recursive: true, force: true });

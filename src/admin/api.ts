@@ -8,6 +8,7 @@ import { Hono } from "hono";
 import { secureHeaders } from "hono/secure-headers";
 import { z } from "zod";
 import { specKey, stateKey } from "../config/keys";
+import { listDeploymentNames } from "../config/list";
 import { type ConfigIssue, parseWith } from "../config/parse";
 import { settingsOf } from "../config/settings";
 import { DeploymentName, DeploymentSpec, saltOf, Weight } from "../config/spec";
@@ -18,7 +19,7 @@ import type { AdminAction } from "../rollout/transitions";
 import type { AppEnv } from "../types";
 import { adminAuth } from "./auth";
 import { metricsRows, toCsv } from "./export";
-import { listNames, readDeployment, requireDeployment } from "./kv";
+import { readDeployment, requireDeployment } from "./kv";
 
 const ActionBody = z.strictObject({
 	/** Why, for the audit log. */
@@ -124,7 +125,7 @@ export const adminApi = new Hono<AppEnv>()
 	.use(secureHeaders())
 	.use(adminAuth)
 	.get("/deployments", async (c) => {
-		const names = await listNames(c.env.CONFIG);
+		const names = await listDeploymentNames(c.env.CONFIG);
 		const deployments = await Promise.all(
 			names.map(async (name) => {
 				const deployment = await readDeployment(c.env.CONFIG, name);

@@ -2,7 +2,7 @@
  * What the admin API reads from and writes to KV: specs with their
  * validation issues (never hidden), states as the controller sees them.
  */
-import { SPEC_PREFIX, specKey, stateKey } from "../config/keys";
+import { specKey, stateKey } from "../config/keys";
 import type { ConfigIssue } from "../config/parse";
 import type { DeploymentSpec } from "../config/spec";
 import { parseSpecFor } from "../config/store";
@@ -51,15 +51,4 @@ export async function requireDeployment(
 		);
 	}
 	return { ...deployment, spec: deployment.spec };
-}
-
-export async function listNames(kv: KVNamespace): Promise<string[]> {
-	const names: string[] = [];
-	let cursor: string | undefined;
-	do {
-		const page = await kv.list({ prefix: SPEC_PREFIX, cursor });
-		for (const key of page.keys) names.push(key.name.slice(SPEC_PREFIX.length));
-		cursor = page.list_complete ? undefined : page.cursor;
-	} while (cursor);
-	return names;
 }

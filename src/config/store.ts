@@ -98,8 +98,9 @@ export async function loadDeployment(
 			current.inflight = attempt;
 			current.inflightSince = now;
 			await attempt;
-		} else if (entry.fetchedAt === Number.NEGATIVE_INFINITY) {
-			// A cold isolate has nothing to serve yet: wait for the read under way, but not forever.
+		} else if (entry.fetchedAt === Number.NEGATIVE_INFINITY || options.ttlMs === 0) {
+			// A cold isolate has nothing to serve yet (and a TTL of 0 asks for fresh values):
+			// wait for the read under way, but not forever.
 			await Promise.race([
 				entry.inflight,
 				new Promise((resolve) => setTimeout(resolve, INFLIGHT_LIMIT_MS)),

@@ -48,6 +48,11 @@ export function errorsOf(a: VariantAggregate): number {
 	return a.errors5xx + a.timeouts + a.networkErrors;
 }
 
+/** Errors as a proportion of requests, for the rate tests. */
+export function errorProportion(a: VariantAggregate): { successes: number; n: number } {
+	return { successes: errorsOf(a), n: a.requests };
+}
+
 /** Adds one observation in place (hot path). */
 export function addObservation(a: VariantAggregate, o: Observation): void {
 	a.requests += 1;

@@ -12,6 +12,7 @@ import type { RolloutState } from "../config/state";
 import { routingOf } from "../config/state";
 import {
 	type AggregateRow,
+	errorProportion,
 	errorsOf,
 	type FeedbackAggregate,
 	mergeRows,
@@ -365,8 +366,8 @@ function errorRateComparison(
 	prior: Prior,
 	remember: Remember,
 ): MetricComparison {
-	const a = { successes: errorsOf(champion), n: champion.requests };
-	const b = { successes: errorsOf(candidate), n: candidate.requests };
+	const a = errorProportion(champion);
+	const b = errorProportion(candidate);
 	const test = twoProportionZTest(a, b);
 	const pa = a.n ? a.successes / a.n : 0;
 	const pb = b.n ? b.successes / b.n : 0;

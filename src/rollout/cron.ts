@@ -3,7 +3,8 @@
  * controller look in its MetricsStore, then the new state published to KV
  * (only when it changed: KV takes one write per second per key).
  */
-import { SPEC_PREFIX, specKey, stateKey } from "../config/keys";
+import { specKey, stateKey } from "../config/keys";
+import { listDeploymentNames } from "../config/list";
 import { parseJsonWith } from "../config/parse";
 import type { DeploymentSpec } from "../config/spec";
 import { RolloutState } from "../config/state";
@@ -18,18 +19,6 @@ export interface ControllerRun {
 	changed: string[];
 	failed: { name: string; error: string }[];
 	results: Record<string, TickResult["decision"] & { status: string; weight: number }>;
-}
-
-/** Names of every deployment with a spec in KV. */
-export async function listDeployments(kv: KVNamespace): Promise<string[]> {
-	const names: string[] = [];
-	let cursor: string | undefined;
-	do {
-		const page = await kv.list({ prefix: SPEC_PREFIX, cursor });
-		for (const key of page.keys) names.push(key.name.slice(SPEC_PREFIX.length));
-		cursor = page.list_complete ? undefined : page.cursor;
-	} while (cursor);
-	return names;
 }
 
 /** The rollout state as KV holds it right now. */
@@ -72,7 +61,7 @@ export async function evaluateDeployment(
 }
 
 export async function runController(env: Env, now: number): Promise<ControllerRun> {
-	const names = await listDeployments(env.CONFIG);
+	const names = await listDeploymentNames(env.CONFIG);
 	const run: ControllerRun = { deployments: names.length, changed: [], failed: [], results: {} };
 	for (let i = 0; i < names.length; i += CONCURRENCY) {
 		await Promise.all(

@@ -6,7 +6,7 @@
  * split evenly across the active guardrails (Bonferroni), so a healthy
  * canary is falsely aborted with probability at most alpha overall.
  */
-import { errorsOf, type VariantAggregate } from "../metrics/aggregate";
+import { errorProportion, type VariantAggregate } from "../metrics/aggregate";
 import { alignedCounts, histogramBins, histogramCount } from "../metrics/histogram";
 import {
 	conditionalRateTest,
@@ -63,8 +63,8 @@ export function errorRateGuardrail(
 	margin: number,
 	options: GuardrailOptions,
 ): GuardrailResult {
-	const a = { successes: errorsOf(champion), n: champion.requests };
-	const b = { successes: errorsOf(candidate), n: candidate.requests };
+	const a = errorProportion(champion);
+	const b = errorProportion(candidate);
 	const pa = a.n > 0 ? a.successes / a.n : 0;
 	const pb = b.n > 0 ? b.successes / b.n : 0;
 	const base = {
