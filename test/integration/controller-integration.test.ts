@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { kvState, recordTraffic, runCron } from "../helpers/controller";
 import { deploy, putSpec, putState, spec, uniqueName, Visitor } from "../helpers/edge";
 import { waitForRequests } from "../helpers/metrics";
@@ -59,8 +59,16 @@ describe("the cron controller", () => {
 		expect(abort?.from?.status).toBe("running");
 		expect([25, 50]).toContain(abort?.from?.weight);
 		expect(abort?.reason).toMatch(/error_rate failed/);
-		const after = await Promise.all(Array.from({ length: 40 }, () => new Visitor().variant(name)));
-		expect(new Set(after)).toEqual(new Set(["champion"]));
+		// Within the config cache TTL (0 here) plus the KV read under way, every new visitor gets the champion.
+		await vi.waitFor(
+			async () => {
+				const after = await Promise.all(
+					Array.from({ length: 40 }, () => new Visitor().variant(name)),
+				);
+				expect(new Set(after)).toEqual(new Set(["champion"]));
+			},
+			{ timeout: 2000, interval: 50 },
+		);
 	});
 
 	it("honours a manual KV edit, records it as manual, and does not step while paused", async () => {
