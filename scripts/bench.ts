@@ -3,7 +3,7 @@
  * stub backend, same load, in alternation. Prints a table and writes
  * bench/results.json.
  *
- *   npm run bench -- --duration 10 --rounds 3 --connections 16 --cron-deployments 100
+ *   npm run bench -- --duration 8 --rounds 3 --connections 16 --rate 1000 --cron-deployments 100
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,7 +15,7 @@ import { ROOT } from "./lib/edge";
 
 const { values } = parseArgs({
 	options: {
-		duration: { type: "string", default: "10" },
+		duration: { type: "string", default: "8" },
 		rounds: { type: "string", default: "3" },
 		connections: { type: "string", default: "16" },
 		"cron-deployments": { type: "string", default: "100" },

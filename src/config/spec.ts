@@ -7,9 +7,10 @@
 import { z } from "zod";
 
 /** Deployment names: lowercase letters, digits and dashes, 1–63 characters. */
+export const DEPLOYMENT_NAME = /^[a-z0-9](?:[a-z0-9-]{0,62})$/;
 export const DeploymentName = z
 	.string()
-	.regex(/^[a-z0-9](?:[a-z0-9-]{0,62})$/, "lowercase letters, digits and '-', 1–63 characters");
+	.regex(DEPLOYMENT_NAME, "lowercase letters, digits and '-', 1–63 characters");
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
 

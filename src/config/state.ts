@@ -56,13 +56,21 @@ export const PENDING: RolloutState = {
 	revision: 0,
 };
 
+/** Parsed once per state object: the edge asks for every prediction. */
+const epochs = new WeakMap<RolloutState, number>();
+
 /**
  * The rollout an observation belongs to: its startedAt in Unix ms, 0 when the
  * state has none. Metrics are stored per epoch, so a new rollout never mixes
  * with the data of the previous one, even within the same minute.
  */
 export function epochOf(state: RolloutState): number {
-	return state.startedAt ? Date.parse(state.startedAt) : 0;
+	let epoch = epochs.get(state);
+	if (epoch === undefined) {
+		epoch = state.startedAt ? Date.parse(state.startedAt) : 0;
+		epochs.set(state, epoch);
+	}
+	return epoch;
 }
 
 /** What the edge does for a deployment right now. */

@@ -1,7 +1,7 @@
 /** `ANY /v1/models/:name/*`: the prediction route (thin: load config, hand over to the proxy). */
 import { Hono } from "hono";
 import { settingsOf } from "../config/settings";
-import { DeploymentName } from "../config/spec";
+import { DEPLOYMENT_NAME } from "../config/spec";
 import { loadDeployment } from "../config/store";
 import { HttpError } from "../errors";
 import { recorderFor } from "../metrics/recorder";
@@ -13,7 +13,7 @@ const PREFIX = "/v1/models/";
 
 export const predictRoutes = new Hono<AppEnv>().all("/:name/*", async (c) => {
 	const name = c.req.param("name");
-	if (!DeploymentName.safeParse(name).success) {
+	if (!DEPLOYMENT_NAME.test(name)) {
 		throw new HttpError(404, "deployment_not_found", `no deployment named "${name}"`);
 	}
 	const settings = settingsOf(c.env);
