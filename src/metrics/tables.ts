@@ -344,15 +344,9 @@ export interface RetentionPolicy {
 /** Deletes what retention no longer keeps; returns the number of rows deleted. */
 export function applyRetention(sql: SqlStorage, policy: RetentionPolicy): number {
 	let deleted = 0;
-	deleted += sql.exec("DELETE FROM minute_stats WHERE minute < ?", policy.beforeMinute).rowsWritten;
-	deleted += sql.exec(
-		"DELETE FROM latency_buckets WHERE minute < ?",
-		policy.beforeMinute,
-	).rowsWritten;
-	deleted += sql.exec(
-		"DELETE FROM feedback_stats WHERE minute < ?",
-		policy.beforeMinute,
-	).rowsWritten;
+	for (const table of ["minute_stats", "latency_buckets", "feedback_stats"]) {
+		deleted += sql.exec(`DELETE FROM ${table} WHERE minute < ?`, policy.beforeMinute).rowsWritten;
+	}
 	deleted += sql.exec(
 		"DELETE FROM feedback_seen WHERE time < ?",
 		policy.feedbackBefore,
