@@ -25,7 +25,10 @@ describe("npm run bench (short run)", () => {
 				);
 				expect(scenario.rounds[0]?.switchyard.errors).toBe(0);
 				expect(scenario.rounds[0]?.bare.errors).toBe(0);
-				expect(scenario.platformPer1000Predictions.kvRequests).toBeGreaterThanOrEqual(0);
+				// A fresh isolate reads each deployment's config once, both keys in one request.
+				const { kvRequests, kvKeysRead } = scenario.platformPer1000Predictions;
+				expect(kvRequests).toBeGreaterThan(0);
+				expect(kvKeysRead).toBeCloseTo(2 * kvRequests, 9);
 				expect(Number.isFinite(scenario.latencyMs.p99.added)).toBe(true);
 				expect(scenario.latencyMs.rate).toBe(100);
 				expect(scenario.rounds[0]?.switchyardAtRate.errors).toBe(0);
@@ -36,7 +39,6 @@ describe("npm run bench (short run)", () => {
 				results.scenarios.canary5.platformPer1000Predictions.durableObjectRequests,
 			).toBeGreaterThan(0);
 			expect(results.cron).toMatchObject({ deployments: 5, seconds: expect.any(Number) });
-			expect(results.targets.throughputRatio).toBe(0.9);
 		} finally {
 			rmSync(workDir, { recursive: true, force: true });
 		}

@@ -37,14 +37,8 @@ describe("bucketing (hash version 1)", () => {
 const weight = fc.integer({ min: 0, max: 10_000 });
 
 describe("assignment invariants", () => {
-	it("is sticky: the same unit gets the same variant at the same weight", () => {
-		fc.assert(
-			fc.property(fc.string(), fc.uuid(), weight, (salt, unit, threshold) => {
-				expect(assignVariant(salt, unit, threshold)).toBe(assignVariant(salt, unit, threshold));
-			}),
-		);
-	});
-
+	// Stickiness is pinned by the vectors above (the same inputs always give the same bucket) and,
+	// end to end, by the cookie and header tests in request-path-integration.
 	it("is monotonic: a unit on the candidate at w1 stays on it at any w2 ≥ w1", () => {
 		fc.assert(
 			fc.property(fc.string(), fc.uuid(), weight, weight, (salt, unit, a, b) => {
