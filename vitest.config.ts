@@ -62,6 +62,7 @@ export default defineConfig({
 								MODEL_BROKEN: "sentiment-broken",
 								MODEL_SLOW: "sentiment-slow",
 								MODEL_ECHO: "echo",
+								MODEL_GATE: "gate",
 							},
 							workers: [
 								model("switchyard-sentiment-v1", "sentiment-v1"),
@@ -69,12 +70,12 @@ export default defineConfig({
 								model("switchyard-sentiment-v2-faulty", "sentiment-v2", { ERROR_RATE: "0.1" }),
 								model("sentiment-broken", "sentiment-v2", { ERROR_RATE: "1" }),
 								model("sentiment-slow", "sentiment-v2", { EXTRA_LATENCY_MS: "1000" }),
-								{
-									name: "echo",
+								...["echo", "gate"].map((name) => ({
+									name,
 									modules: true,
-									scriptPath: `${BUILD_DIR}/echo.js`,
+									scriptPath: `${BUILD_DIR}/${name}.js`,
 									compatibilityDate,
-								},
+								})),
 							],
 						},
 					}),

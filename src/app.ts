@@ -6,10 +6,13 @@ import { errorResponse, onError } from "./errors";
 import { recorderStats } from "./metrics/recorder";
 import { feedbackRoutes } from "./routes/feedback";
 import { predictRoutes } from "./routes/predict";
+import { breakerStats } from "./routing/breaker";
 import type { AppEnv } from "./types";
 
 export const app = new Hono<AppEnv>()
-	.get("/healthz", (c) => c.json({ ok: true, isolate: { metrics: recorderStats } }))
+	.get("/healthz", (c) =>
+		c.json({ ok: true, isolate: { metrics: recorderStats, breaker: breakerStats } }),
+	)
 	.route("/v1/models", predictRoutes)
 	.route("/v1/feedback", feedbackRoutes)
 	.route("/admin/api", adminApi)

@@ -1,8 +1,8 @@
-/** Worker entry: the Hono app, the cron trigger and the Durable Object classes. */
+/** Worker entry: the Hono app, the cron trigger and the Durable Object class. */
 import { app } from "./app";
-import { runController } from "./rollout/cron";
+import { runController } from "./deployment/cron";
 
-export { MetricsStore } from "./metrics/metrics-store";
+export { DeploymentObject } from "./deployment/object";
 
 export default {
 	fetch: app.fetch,

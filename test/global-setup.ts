@@ -9,6 +9,7 @@ export const MODEL_BUILDS = {
 	"sentiment-v1": "examples/models/sentiment-v1.ts",
 	"sentiment-v2": "examples/models/sentiment-v2.ts",
 	echo: "test/workers/echo.ts",
+	gate: "test/workers/gate.ts",
 } as const;
 
 export const BUILD_DIR = "dist/test-workers";

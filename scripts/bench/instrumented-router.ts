@@ -4,9 +4,9 @@
  * only by `npm run bench`'s counting phase; throughput is measured on the
  * plain `wrangler deploy` bundle.
  */
-import worker, { MetricsStore } from "../../src/index";
+import worker, { DeploymentObject } from "../../src/index";
 
-export { MetricsStore };
+export { DeploymentObject };
 
 const counters = {
 	predictions: 0,
@@ -51,11 +51,10 @@ function countingStub<T extends object>(stub: T): T {
 function countingEnv(env: Env): Env {
 	let counted = wrapped.get(env);
 	if (!counted) {
-		const metrics = env.METRICS;
 		counted = {
 			...env,
 			CONFIG: countingKv(env.CONFIG),
-			METRICS: new Proxy(metrics, {
+			DEPLOYMENT: new Proxy(env.DEPLOYMENT, {
 				get(target, property) {
 					const value = Reflect.get(target, property);
 					if (property === "getByName")

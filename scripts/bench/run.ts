@@ -340,7 +340,7 @@ async function timeCron(
 	});
 	try {
 		const kv = await stack.miniflare.getKVNamespace("CONFIG");
-		const metrics = await stack.miniflare.getDurableObjectNamespace("METRICS");
+		const metrics = await stack.miniflare.getDurableObjectNamespace("DEPLOYMENT");
 		const minute = Math.floor(Date.now() / 60_000);
 		for (let i = 0; i < options.cronDeployments; i++) {
 			const name = `cron-${i}`;

@@ -79,7 +79,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 		scriptPath: options.routerScript ?? join(options.routerDir, "index.js"),
 		compatibilityDate: COMPATIBILITY_DATE,
 		kvNamespaces: ["CONFIG"],
-		durableObjects: { METRICS: { className: "MetricsStore", useSQLite: true } },
+		durableObjects: { DEPLOYMENT: { className: "DeploymentObject", useSQLite: true } },
 		serviceBindings: options.serviceBindings,
 		bindings: {
 			ADMIN_TOKEN: STACK_ADMIN_TOKEN,

@@ -1,25 +1,23 @@
 /**
  * The admin API (`/admin/api`, bearer ADMIN_TOKEN): manage deployments, act
  * on rollouts, read the analysis, the audit log, metrics and shadow samples.
- * Actions go through the deployment's MetricsStore like controller
- * transitions (same revision check, same audit log), then to KV.
+ * Every change is one call to the deployment's object, the rollout's one
+ * authority: it validates, records, and writes KV itself.
  */
 import { Hono } from "hono";
 import { secureHeaders } from "hono/secure-headers";
 import { z } from "zod";
-import { specKey, stateKey } from "../config/keys";
-import { listDeploymentNames } from "../config/list";
+import { invalidateDeployment } from "../config/cache";
+import { listDeploymentNames, readDeployment } from "../config/kv";
 import { type ConfigIssue, parseWith } from "../config/parse";
 import { settingsOf } from "../config/settings";
-import { DeploymentName, DeploymentSpec, saltOf, Weight } from "../config/spec";
-import { invalidateDeployment } from "../config/store";
+import { DeploymentName, DeploymentSpec, Weight } from "../config/spec";
+import type { ActErrorCode } from "../deployment/engine";
 import { HttpError } from "../errors";
-import { publishState } from "../rollout/cron";
 import type { AdminAction } from "../rollout/transitions";
 import type { AppEnv } from "../types";
 import { adminAuth } from "./auth";
 import { metricsRows, toCsv } from "./export";
-import { readDeployment, requireDeployment } from "./kv";
 
 const ActionBody = z.strictObject({
 	/** Why, for the audit log. */
@@ -92,33 +90,43 @@ function intParam(value: string | undefined, fallback: number, min: number, max:
 	return n;
 }
 
+const ACT_ERRORS: Record<ActErrorCode, 404 | 409> = {
+	deployment_not_found: 404,
+	invalid_transition: 409,
+	revision_conflict: 409,
+	spec_required: 409,
+};
+
 async function applyAction(
 	env: Env,
 	name: string,
 	action: AdminAction,
 	body: z.output<typeof ActionBody>,
 ) {
-	const deployment = await requireDeployment(env.CONFIG, name);
 	const now = Date.now();
-	const stub = env.METRICS.getByName(name);
-	const result = await stub.act({
-		spec: deployment.spec,
-		kv: deployment.kv,
+	const result = await env.DEPLOYMENT.getByName(name).act({
 		action,
 		actor: "admin",
 		reason: body.reason,
 		now,
 		expectedRevision: body.revision,
 	});
-	if (!result.ok)
-		throw new HttpError(409, "invalid_transition", result.error, { state: result.state });
-	if (result.publish) await publishState(env, name, result.state);
-	if (action.type === "finalize") {
-		const spec = { ...deployment.spec, champion: deployment.spec.candidate };
-		await env.CONFIG.put(specKey(name), JSON.stringify(spec));
+	if (!result.ok) {
+		const message =
+			result.code === "deployment_not_found" ? `no deployment named "${name}"` : result.message;
+		throw new HttpError(ACT_ERRORS[result.code], result.code, message, { state: result.state });
 	}
 	invalidateDeployment(name);
-	return { state: result.state, effective: effective(env, now) };
+	return { state: result.state, published: result.published, effective: effective(env, now) };
+}
+
+/** 404 unless KV holds the spec or the deployment's object knows the rollout (deleted ones included). */
+async function requireKnown(env: Env, name: string): Promise<void> {
+	const summary = await env.DEPLOYMENT.getByName(name).summary();
+	if (summary.spec !== null || summary.state !== null || summary.deleted) return;
+	const kv = await readDeployment(env.CONFIG, name);
+	if (kv.spec.kind === "missing")
+		throw new HttpError(404, "deployment_not_found", `no deployment named "${name}"`);
 }
 
 export const adminApi = new Hono<AppEnv>()
@@ -128,20 +136,26 @@ export const adminApi = new Hono<AppEnv>()
 		const names = await listDeploymentNames(c.env.CONFIG);
 		const deployments = await Promise.all(
 			names.map(async (name) => {
-				const deployment = await readDeployment(c.env.CONFIG, name);
-				const state = deployment?.kv.kind === "ok" ? deployment.kv.state : null;
-				const [last] = await c.env.METRICS.getByName(name).history(1);
+				const [summary, kv] = await Promise.all([
+					c.env.DEPLOYMENT.getByName(name).summary(),
+					readDeployment(c.env.CONFIG, name),
+				]);
+				// Before the object's first look, the state in force is the one the edge reads from KV.
+				const state = summary.state ?? (kv.state.kind === "ok" ? kv.state.value : null);
+				const last = summary.lastDecision;
+				const spec = kv.spec.kind === "ok" ? kv.spec.value : summary.spec;
 				return {
 					name,
-					strategy: deployment?.spec?.strategy ?? null,
+					strategy: spec?.strategy ?? null,
 					status: state?.status ?? "pending",
 					weight: state?.weight ?? 0,
 					step: state?.step ?? 0,
 					since: state?.since ?? null,
 					reason: state?.reason ?? "",
 					updatedBy: state?.updatedBy ?? null,
+					revision: state?.revision ?? 0,
 					lastDecision: last ? { time: last.time, kind: last.kind, reason: last.reason } : null,
-					...(deployment?.specIssues ? { specIssues: deployment.specIssues } : {}),
+					...(kv.spec.kind === "invalid" ? { specIssues: kv.spec.issues } : {}),
 				};
 			}),
 		);
@@ -161,79 +175,37 @@ export const adminApi = new Hono<AppEnv>()
 				[{ path: "name", message: `must be "${name}"` } satisfies ConfigIssue],
 			);
 		}
-		const existing = await readDeployment(c.env.CONFIG, name);
-		const live =
-			existing?.kv.kind === "ok" && !["pending", "aborted"].includes(existing.kv.state.status);
-		const rebucket =
-			existing?.spec &&
-			(saltOf(existing.spec) !== saltOf(spec) ||
-				existing.spec.assignment.hashVersion !== spec.assignment.hashVersion);
-		if (rebucket && live && c.req.query("rebucket") !== "true") {
-			throw new HttpError(
-				409,
-				"rebucket_refused",
-				"changing the salt or hash version of a live deployment reassigns its users; repeat with ?rebucket=true to do it anyway",
-				{
-					from: {
-						salt: saltOf(existing.spec as DeploymentSpec),
-						hashVersion: existing.spec?.assignment.hashVersion,
-					},
-					to: { salt: saltOf(spec), hashVersion: spec.assignment.hashVersion },
-				},
-			);
-		}
 		const now = Date.now();
-		await c.env.CONFIG.put(specKey(name), JSON.stringify(spec));
-		invalidateDeployment(name);
-		const kind = existing ? "admin:replace" : "admin:create";
-		await c.env.METRICS.getByName(name).note({
-			kind,
-			actor: "admin",
-			reason: rebucket
-				? "spec replaced with a new salt or hash version: users were reassigned"
-				: existing
-					? "spec replaced"
-					: "spec created",
+		const result = await c.env.DEPLOYMENT.getByName(name).putSpec({
+			spec,
+			rebucket: c.req.query("rebucket") === "true",
 			now,
 		});
+		if (!result.ok) throw new HttpError(409, result.code, result.message, result.details);
+		invalidateDeployment(name);
 		return c.json(
-			{ spec, created: !existing, effective: effective(c.env, now) },
-			existing ? 200 : 201,
+			{ spec, created: result.created, effective: effective(c.env, now) },
+			result.created ? 201 : 200,
 		);
 	})
 	.get("/deployments/:name", async (c) => {
 		const name = nameOf(c.req.param("name"));
-		const deployment = await readDeployment(c.env.CONFIG, name);
-		if (!deployment)
+		const report = await c.env.DEPLOYMENT.getByName(name).report(Date.now());
+		if (report.deleted || (report.spec === null && report.state === null && !report.specIssues))
 			throw new HttpError(404, "deployment_not_found", `no deployment named "${name}"`);
-		if (!deployment.spec) {
-			return c.json({
-				spec: null,
-				specIssues: deployment.specIssues,
-				state: deployment.kv.kind === "ok" ? deployment.kv.state : null,
-				analysis: null,
-			});
-		}
-		const { state, report } = await c.env.METRICS.getByName(name).report(
-			deployment.spec,
-			deployment.kv,
-			Date.now(),
-		);
 		return c.json({
-			spec: deployment.spec,
-			state,
-			analysis: report,
-			...(deployment.kv.kind === "invalid" ? { stateIssues: deployment.kv.issues } : {}),
+			spec: report.spec,
+			state: report.state,
+			analysis: report.analysis,
+			...(report.specIssues ? { specIssues: report.specIssues } : {}),
+			...(report.stateIssues ? { stateIssues: report.stateIssues } : {}),
 		});
 	})
 	.delete("/deployments/:name", async (c) => {
 		const name = nameOf(c.req.param("name"));
-		const deployment = await readDeployment(c.env.CONFIG, name);
-		if (!deployment)
-			throw new HttpError(404, "deployment_not_found", `no deployment named "${name}"`);
 		const now = Date.now();
-		await Promise.all([c.env.CONFIG.delete(specKey(name)), c.env.CONFIG.delete(stateKey(name))]);
-		await c.env.METRICS.getByName(name).forget(now);
+		const { deleted } = await c.env.DEPLOYMENT.getByName(name).remove(now);
+		if (!deleted) throw new HttpError(404, "deployment_not_found", `no deployment named "${name}"`);
 		invalidateDeployment(name);
 		return c.json({ deleted: name, effective: effective(c.env, now) });
 	})
@@ -264,9 +236,8 @@ export const adminApi = new Hono<AppEnv>()
 			c.req.query("before") === undefined
 				? undefined
 				: intParam(c.req.query("before"), 0, 1, Number.MAX_SAFE_INTEGER);
-		if (!(await readDeployment(c.env.CONFIG, name)))
-			throw new HttpError(404, "deployment_not_found", `no deployment named "${name}"`);
-		const entries = await c.env.METRICS.getByName(name).history(limit, before);
+		await requireKnown(c.env, name);
+		const entries = await c.env.DEPLOYMENT.getByName(name).history(limit, before);
 		const last = entries[entries.length - 1];
 		return c.json({
 			entries: entries.map(({ detailsJson, ...entry }) => ({
@@ -284,9 +255,8 @@ export const adminApi = new Hono<AppEnv>()
 		if (from >= to) throw new HttpError(400, "invalid_time", "from must be before to");
 		if (to - from > 31 * 24 * 60 * 60_000)
 			throw new HttpError(400, "invalid_time", "at most 31 days per request");
-		if (!(await readDeployment(c.env.CONFIG, name)))
-			throw new HttpError(404, "deployment_not_found", `no deployment named "${name}"`);
-		const rows = metricsRows(await c.env.METRICS.getByName(name).series(from, to));
+		await requireKnown(c.env, name);
+		const rows = metricsRows(await c.env.DEPLOYMENT.getByName(name).series(from, to));
 		const format = c.req.query("format") ?? "json";
 		if (format === "csv") {
 			return c.body(toCsv(rows), 200, {
@@ -301,9 +271,8 @@ export const adminApi = new Hono<AppEnv>()
 	.get("/deployments/:name/shadow-samples", async (c) => {
 		const name = nameOf(c.req.param("name"));
 		const limit = intParam(c.req.query("limit"), 100, 1, 10_000);
-		if (!(await readDeployment(c.env.CONFIG, name)))
-			throw new HttpError(404, "deployment_not_found", `no deployment named "${name}"`);
-		const samples = await c.env.METRICS.getByName(name).shadowSamples(limit);
+		await requireKnown(c.env, name);
+		const samples = await c.env.DEPLOYMENT.getByName(name).shadowSamples(limit);
 		const ndjson = samples
 			.map((s) => JSON.stringify({ ...s, time: new Date(s.time).toISOString() }))
 			.join("\n");

@@ -2,9 +2,10 @@
  * Metric rows for charts and export: one row per minute and variant, as JSON
  * objects or CSV. Pure.
  */
+
+import type { MinuteSeriesRow } from "../deployment/metrics-tables";
 import { errorsOf } from "../metrics/aggregate";
 import { histogramQuantile } from "../metrics/histogram";
-import type { MinuteSeriesRow } from "../metrics/tables";
 
 export interface MetricsRow {
 	minute: string;

@@ -14,9 +14,9 @@ const Settings = z.object({
 	METRICS_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).catch(1_000),
 	/** Feedback is accepted for request ids up to this many days old. */
 	FEEDBACK_WINDOW_DAYS: z.coerce.number().min(0).max(365).catch(7),
-	/** Days of per-minute metrics a MetricsStore keeps. */
+	/** Days of per-minute metrics a deployment object keeps. */
 	METRICS_RETENTION_DAYS: z.coerce.number().min(1).max(3650).catch(14),
-	/** Shadow samples a MetricsStore keeps (newest first). */
+	/** Shadow samples a deployment object keeps (newest first). */
 	SHADOW_SAMPLE_LIMIT: z.coerce.number().int().min(1).max(100_000).catch(1_000),
 	/** Bytes of each output kept in a shadow sample. */
 	SHADOW_SAMPLE_BYTES: z.coerce.number().int().min(64).max(65_536).catch(2_048),

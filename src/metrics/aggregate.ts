@@ -18,6 +18,8 @@ export interface VariantAggregate {
 	fallbacks: number;
 	/** Shadow mode: requests not copied (body too large to replay). */
 	shadowSkipped: number;
+	/** Candidate units served by the champion because an isolate's breaker was open (in `requests`). */
+	diverted: number;
 	/** Latency to response headers of every response that arrived (ok and 5xx). */
 	latency: Moments;
 	histogram: Histogram;
@@ -35,6 +37,7 @@ export function emptyAggregate(): VariantAggregate {
 		networkErrors: 0,
 		fallbacks: 0,
 		shadowSkipped: 0,
+		diverted: 0,
 		latency: emptyMoments(),
 		histogram: {},
 		compared: 0,
@@ -48,14 +51,23 @@ export function errorsOf(a: VariantAggregate): number {
 	return a.errors5xx + a.timeouts + a.networkErrors;
 }
 
-/** Errors as a proportion of requests, for the rate tests. */
+/** Requests that reached the variant's backend (diverted ones were assigned but never sent). */
+export function sentRequests(a: VariantAggregate): number {
+	return a.requests - a.diverted;
+}
+
+/** Errors as a proportion of the requests sent, for the rate tests. */
 export function errorProportion(a: VariantAggregate): { successes: number; n: number } {
-	return { successes: errorsOf(a), n: a.requests };
+	return { successes: errorsOf(a), n: sentRequests(a) };
 }
 
 /** Adds one observation in place (hot path). */
 export function addObservation(a: VariantAggregate, o: Observation): void {
 	a.requests += 1;
+	if (o.diverted) {
+		a.diverted += 1;
+		return;
+	}
 	if (o.outcome === "http_5xx") a.errors5xx += 1;
 	else if (o.outcome === "timeout") a.timeouts += 1;
 	else if (o.outcome === "network") a.networkErrors += 1;
@@ -84,6 +96,7 @@ export function mergeAggregates(a: VariantAggregate, b: VariantAggregate): Varia
 		networkErrors: a.networkErrors + b.networkErrors,
 		fallbacks: a.fallbacks + b.fallbacks,
 		shadowSkipped: a.shadowSkipped + b.shadowSkipped,
+		diverted: a.diverted + b.diverted,
 		latency: mergeMoments(a.latency, b.latency),
 		histogram: mergeHistograms(a.histogram, b.histogram),
 		compared: a.compared + b.compared,

@@ -26,6 +26,8 @@ export interface Observation {
 	fallback: boolean;
 	/** Shadow mode only: this request was not copied because its body could not be replayed. */
 	shadowSkipped?: boolean;
+	/** Assigned the candidate, served by the champion because this isolate's breaker is open. */
+	diverted?: boolean;
 }
 
 /** One shadow comparison, for the agreement counters and the samples table. */

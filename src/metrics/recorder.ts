@@ -1,6 +1,6 @@
 /**
  * The request path's Recorder: a bounded per-isolate buffer per deployment,
- * flushed to the deployment's MetricsStore in one RPC when it holds
+ * flushed to the deployment's object in one RPC when it holds
  * METRICS_BATCH_SIZE observations or its oldest is METRICS_FLUSH_MS old (a
  * timer in ctx.waitUntil makes sure the last batch goes out even if traffic
  * stops). Nothing here is awaited by the request, and nothing throws into it.
@@ -71,7 +71,7 @@ async function flush(env: Env, deployment: string): Promise<void> {
 	pending.delete(deployment);
 	const payload = batch.toBatch();
 	try {
-		await env.METRICS.getByName(deployment).ingest(payload);
+		await env.DEPLOYMENT.getByName(deployment).ingest(payload);
 		recorderStats.flushes += 1;
 	} catch (error) {
 		recorderStats.flushFailures += 1;

@@ -1,7 +1,7 @@
 /**
  * The analysis report of a deployment: what the controller decides on and
  * what the admin API shows. Pure: takes the spec, the state and aggregates
- * read from the MetricsStore, returns plain data (JSON-safe: no Infinity).
+ * read from the deployment object, returns plain data (JSON-safe: no Infinity).
  *
  * Windows: "rollout" holds everything since the rollout began (all routing
  * thresholds, QA-override traffic excluded); "step" holds the current step

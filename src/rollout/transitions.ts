@@ -2,6 +2,8 @@
  * Operator actions on a rollout (admin API, CLI): which are allowed from
  * which status, and the state they lead to. Pure. An action that does not
  * apply answers with an error naming the current status (the API's 409).
+ * Abort, pause, resume and promote work on the state alone, so they never
+ * depend on the spec being valid; the others need the last valid spec.
  */
 import type { DeploymentSpec } from "../config/spec";
 import type { Actor, RolloutState } from "../config/state";
@@ -16,12 +18,14 @@ export type AdminAction =
 	| { type: "weight"; weight: number }
 	| { type: "finalize" };
 
-export type ActionResult = { ok: true; next: RolloutState } | { ok: false; error: string };
+export type ActionResult =
+	| { ok: true; next: RolloutState }
+	| { ok: false; error: string; needsSpec?: true };
 
 const TERMINAL = new Set(["pending", "aborted", "promoted", "concluded"]);
 
 export function applyAction(
-	spec: DeploymentSpec,
+	spec: DeploymentSpec | null,
 	state: RolloutState,
 	action: AdminAction,
 	now: number,
@@ -45,11 +49,17 @@ export function applyAction(
 		ok: false,
 		error: `cannot ${what} a rollout that is ${state.status}`,
 	});
+	const specRequired = (what: string): ActionResult => ({
+		ok: false,
+		needsSpec: true,
+		error: `cannot ${what} without a valid spec: PUT one first (abort, pause and resume work without)`,
+	});
 
 	switch (action.type) {
 		case "start": {
 			if (!TERMINAL.has(state.status)) return refuse("start");
-			const fresh = { startedAt: at, step: 0, winner: undefined };
+			if (spec === null) return specRequired("start");
+			const fresh = { startedAt: at, step: 0, winner: undefined, finalized: undefined };
 			if (spec.strategy === "shadow")
 				return to({ ...fresh, status: "shadowing", weight: 0 }, "started: shadowing");
 			if (spec.strategy === "ab")
@@ -71,6 +81,7 @@ export function applyAction(
 				state.status === "shadowing" ||
 				(state.status === "paused" && state.pausedFrom === "shadowing")
 			) {
+				if (spec === null) return specRequired("promote a shadow to a canary");
 				const first = spec.canary.steps[0] as number;
 				return to(
 					{ status: "running", weight: first, step: 0, startedAt: at },
@@ -95,6 +106,7 @@ export function applyAction(
 				return refuse("set the weight of");
 			if (state.status === "paused" && state.pausedFrom === "shadowing")
 				return refuse("set the weight of a shadow that is");
+			if (spec === null) return specRequired("set the weight");
 			const step =
 				spec.strategy === "canary" || spec.strategy === "shadow"
 					? stepIndexFor(spec.canary.steps, action.weight)
@@ -113,10 +125,20 @@ export function applyAction(
 					ok: false,
 					error: `finalize needs a promoted candidate (or an A/B won by it); the rollout is ${state.status}`,
 				};
+			if (spec === null) return specRequired("finalize");
 			return to(
-				{ status: "concluded", weight: 0, winner: undefined },
-				"finalized: the candidate is now the champion",
+				{ status: "concluded", weight: 0, winner: undefined, finalized: spec.candidate.version },
+				`finalized: ${spec.candidate.version} is now the champion`,
 			);
 		}
 	}
+}
+
+/**
+ * The spec after finalize: the candidate becomes the champion (and stays the
+ * candidate, so every combination of old and new spec and state an edge may
+ * read meanwhile serves it).
+ */
+export function finalizedSpec(spec: DeploymentSpec): DeploymentSpec {
+	return { ...spec, champion: spec.candidate };
 }

@@ -63,7 +63,7 @@ export const feedbackRoutes = new Hono<AppEnv>().post("/", async (c) => {
 	}
 	let duplicate: boolean;
 	try {
-		({ duplicate } = await c.env.METRICS.getByName(claims.deployment).recordFeedback({
+		({ duplicate } = await c.env.DEPLOYMENT.getByName(claims.deployment).recordFeedback({
 			requestId,
 			variant: claims.variant,
 			requestTime: claims.time,

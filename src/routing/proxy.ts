@@ -7,13 +7,14 @@ import type { Context } from "hono";
 import type { Settings } from "../config/settings";
 import type { DeploymentSpec } from "../config/spec";
 import { saltOf } from "../config/spec";
-import type { RolloutState } from "../config/state";
+import type { KvRolloutState } from "../config/state";
 import { epochOf, routingOf } from "../config/state";
 import { HttpError } from "../errors";
 import type { Observation, Recorder } from "../metrics/observation";
 import { completeShadow } from "../shadow/run";
 import type { AppEnv } from "../types";
 import { assignVariant, type Variant } from "./assign";
+import { type Breaker, breakerStats } from "./breaker";
 import {
 	type BackendResult,
 	callBackend,
@@ -30,13 +31,15 @@ import { UNIT_COOKIE, unitCookie, unitOf } from "./unit";
 
 export interface PredictionInput {
 	spec: DeploymentSpec;
-	state: RolloutState;
+	state: KvRolloutState;
 	/** The part of the path after /v1/models/<name>. */
 	restPath: string;
 	/** The request URL's origin, path and query. */
 	target: RequestTarget;
 	settings: Settings;
 	recorder: Recorder;
+	/** This isolate's breaker on the candidate: open, it stops assigning the candidate. */
+	breaker: Breaker;
 }
 
 interface PreparedBody {
@@ -68,7 +71,9 @@ export async function proxyPrediction(
 			: "champion");
 
 	const shadowing = routing.mode === "shadow" && override === null;
-	const mayFallBack = assigned === "candidate" && spec.fallback && override === null;
+	// An open breaker diverts the candidate's units to the champion, before any call.
+	const diverted = assigned === "candidate" && override === null && input.breaker.open;
+	const mayFallBack = assigned === "candidate" && spec.fallback && override === null && !diverted;
 	// Only a body that may be sent twice (fallback, shadow copy) is buffered; the rest streams.
 	const prepared = await prepareBody(request, spec.maxBodyBytes, shadowing || mayFallBack);
 	const init: ForwardInit = {
@@ -94,10 +99,24 @@ export async function proxyPrediction(
 	const copyToShadow = shadowing && prepared.replayable && Math.random() < routing.sampleRate;
 	const shadowCall = copyToShadow ? startShadowCall(c, input, init, segment.epoch) : undefined;
 
-	let served: Variant = assigned;
-	let result = await send(assigned);
+	let served: Variant = diverted ? "champion" : assigned;
+	let result = await send(served);
 	let fallback = false;
-	if (mayFallBack && result.outcome !== "ok" && prepared.replayable) {
+	if (assigned === "candidate" && override === null && !diverted) {
+		if (input.breaker.record(Date.now(), result.outcome !== "ok")) {
+			breakerStats.trips += 1;
+			console.error(
+				JSON.stringify({ level: "error", event: "breaker_opened", deployment: spec.name }),
+			);
+		}
+	}
+	if (diverted) {
+		breakerStats.diverted += 1;
+		recorder.observe({
+			...observation(spec.name, "candidate", segment, time, result, false),
+			diverted: true,
+		});
+	} else if (mayFallBack && result.outcome !== "ok" && prepared.replayable) {
 		recorder.observe(observation(spec.name, "candidate", segment, time, result, true));
 		result = await send("champion");
 		served = "champion";
@@ -119,6 +138,7 @@ export async function proxyPrediction(
 		}),
 	};
 	if (fallback) own["x-switchyard-fallback"] = "1";
+	else if (diverted) own["x-switchyard-fallback"] = "breaker";
 	if (unit.fresh) own["set-cookie"] = await unitCookie(unit.id, env.SIGNING_KEY, target.secure);
 
 	const response = result.response;

@@ -1,26 +1,34 @@
-/** Drives the real scheduled handler and feeds recorded observations to a MetricsStore. */
+/**
+ * Drives the controller: one deployment's look through its object (what the
+ * cron sends it), or the real scheduled handler over every deployment; feeds
+ * recorded observations to a deployment object.
+ */
 import {
 	createExecutionContext,
 	createScheduledController,
 	waitOnExecutionContext,
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import type { RolloutState } from "../../src/config/state";
-import { epochOf, RolloutState as RolloutStateSchema } from "../../src/config/state";
+import { epochOf, KvRolloutState } from "../../src/config/state";
 import worker from "../../src/index";
 import type { IngestBatch } from "../../src/metrics/batch";
 import { aggregate } from "./aggregates";
 
-/** Fires the cron trigger as the runtime would, and waits for its background work. */
+/** One controller look at one deployment, exactly the call the cron makes for it. */
+export function look(name: string, now = Date.now()) {
+	return env.DEPLOYMENT.getByName(name).look(now);
+}
+
+/** Fires the cron trigger as the runtime would (every deployment in the file's KV), and waits. */
 export async function runCron(scheduledTime = Date.now()): Promise<void> {
 	const ctx = createExecutionContext();
 	await worker.scheduled(createScheduledController({ scheduledTime, cron: "* * * * *" }), env, ctx);
 	await waitOnExecutionContext(ctx);
 }
 
-export async function kvState(name: string): Promise<RolloutState | null> {
+export async function kvState(name: string): Promise<KvRolloutState | null> {
 	const raw = await env.CONFIG.get(`state:${name}`);
-	return raw === null ? null : RolloutStateSchema.parse(JSON.parse(raw));
+	return raw === null ? null : KvRolloutState.parse(JSON.parse(raw));
 }
 
 /**
@@ -63,5 +71,5 @@ export async function recordTraffic(
 		samples: [],
 		observations: total,
 	};
-	await env.METRICS.getByName(name).ingest(batch);
+	await env.DEPLOYMENT.getByName(name).ingest(batch);
 }

@@ -5,7 +5,7 @@
  */
 import { env, exports } from "cloudflare:workers";
 import type { DeploymentSpecInput } from "../../src/config/spec";
-import type { RolloutStateInput } from "../../src/config/state";
+import type { KvRolloutStateInput } from "../../src/config/state";
 import { TEST_ADMIN_TOKEN } from "./secrets";
 
 export const ORIGIN = "http://switchyard.test";
@@ -35,7 +35,7 @@ export async function putSpec(value: DeploymentSpecInput): Promise<void> {
 	await env.CONFIG.put(`deployment:${value.name}`, JSON.stringify(value));
 }
 
-export async function putState(name: string, state: RolloutStateInput): Promise<void> {
+export async function putState(name: string, state: KvRolloutStateInput): Promise<void> {
 	await env.CONFIG.put(`state:${name}`, JSON.stringify(state));
 }
 
@@ -44,7 +44,7 @@ export async function deploy(
 	name: string,
 	weight: number,
 	overrides: Partial<DeploymentSpecInput> = {},
-	status: RolloutStateInput["status"] = "running",
+	status: KvRolloutStateInput["status"] = "running",
 ): Promise<void> {
 	await putSpec(spec(name, overrides));
 	await putState(name, { status, weight });

@@ -1,10 +1,10 @@
-/** Helpers to read a deployment's MetricsStore in integration tests. */
+/** Helpers to read a deployment object's metrics in integration tests. */
 import { env } from "cloudflare:workers";
 import { vi } from "vitest";
 import { mergeRows, type VariantAggregate } from "../../src/metrics/aggregate";
 
 export function store(name: string) {
-	return env.METRICS.getByName(name);
+	return env.DEPLOYMENT.getByName(name);
 }
 
 /** Merged aggregates per variant over all of time. */

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { clearConfigCache, loadDeployment } from "../../src/config/store";
+import { clearConfigCache, loadDeployment } from "../../src/config/cache";
+import { DeploymentSpec } from "../../src/config/spec";
 import { putSpec, putState, spec, uniqueName } from "../helpers/edge";
 
 /** The real local KV binding, with its read requests counted. */
@@ -97,5 +98,66 @@ describe("isolate config cache", () => {
 			expect(view.spec.timeoutMs).toBe(3000);
 			expect(view.specIssues?.[0]?.path).toBe("timeoutMs");
 		}
+	});
+
+	it("never goes back to a lower revision than the one it serves (a stale KV copy)", async () => {
+		const name = uniqueName("monotonic");
+		await putSpec(spec(name));
+		await putState(name, { status: "aborted", weight: 0, revision: 2 });
+		const { kv } = countingKv();
+		await loadDeployment(kv, name, { ttlMs: 0, now: 0 });
+		await putState(name, { status: "running", weight: 50, revision: 1 });
+		const stale = await loadDeployment(kv, name, { ttlMs: 0, now: 1 });
+		expect(stale.kind === "ok" && stale.state).toMatchObject({ status: "aborted", revision: 2 });
+		// A hand edit carries no revision: it is honoured.
+		await putState(name, { status: "paused", weight: 10 });
+		const edited = await loadDeployment(kv, name, { ttlMs: 0, now: 2 });
+		expect(edited.kind === "ok" && edited.state).toMatchObject({ status: "paused", weight: 10 });
+	});
+
+	it("serves a cold isolate from the deployment object's last valid spec when KV's is invalid", async () => {
+		const name = uniqueName("rescue");
+		await env.CONFIG.put(`deployment:${name}`, JSON.stringify({ ...spec(name), timeoutMs: -5 }));
+		const good = DeploymentSpec.parse(spec(name));
+		let calls = 0;
+		const rescue = async () => {
+			calls++;
+			return {
+				spec: good,
+				state: {
+					status: "running" as const,
+					weight: 20,
+					step: 0,
+					reason: "",
+					updatedBy: "controller" as const,
+					revision: 3,
+				},
+			};
+		};
+		const { kv } = countingKv();
+		const first = await loadDeployment(kv, name, { ttlMs: 10_000, now: 0, rescue });
+		expect(first).toMatchObject({ kind: "ok", rescued: true, state: { weight: 20 } });
+		expect(first.kind === "ok" && first.specIssues?.[0]?.path).toBe("timeoutMs");
+		for (let t = 1; t < 10_000; t += 500)
+			await loadDeployment(kv, name, { ttlMs: 10_000, now: t, rescue });
+		// One object call per isolate per TTL, only in this failure mode.
+		expect(calls).toBe(1);
+		expect((await loadDeployment(kv, name, { ttlMs: 0, now: 0 })).kind).toBe("ok");
+		clearConfigCache();
+		expect((await loadDeployment(kv, name, { ttlMs: 0, now: 0 })).kind).toBe("unavailable");
+	});
+
+	it("changes its generation when what it serves changes, and only then", async () => {
+		const name = uniqueName("generation");
+		await putSpec(spec(name));
+		await putState(name, { status: "running", weight: 10, revision: 1 });
+		const { kv } = countingKv();
+		const a = await loadDeployment(kv, name, { ttlMs: 0, now: 0 });
+		const b = await loadDeployment(kv, name, { ttlMs: 0, now: 1 });
+		await putState(name, { status: "aborted", weight: 0, revision: 2 });
+		const c = await loadDeployment(kv, name, { ttlMs: 0, now: 2 });
+		const generation = (v: typeof a) => (v.kind === "ok" ? v.generation : -1);
+		expect(generation(a)).toBe(generation(b));
+		expect(generation(c)).not.toBe(generation(a));
 	});
 });

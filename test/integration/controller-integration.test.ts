@@ -1,10 +1,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { kvState, recordTraffic, runCron } from "../helpers/controller";
+import { kvState, look, recordTraffic, runCron } from "../helpers/controller";
 import { deploy, putSpec, putState, spec, uniqueName, Visitor } from "../helpers/edge";
 import { waitForRequests } from "../helpers/metrics";
 
-const history = (name: string) => env.METRICS.getByName(name).history(100);
+const history = (name: string) => env.DEPLOYMENT.getByName(name).history(100);
 
 describe("the cron controller", () => {
 	it("takes a healthy canary through every step to promoted", async () => {
@@ -12,12 +12,12 @@ describe("the cron controller", () => {
 		await putSpec(spec(name, { strategy: "canary", canary: { minRequests: 50, bakeSeconds: 0 } }));
 		await putState(name, { status: "running", weight: 1 });
 		const weights: number[] = [];
-		for (let look = 0; look < 10; look++) {
+		for (let minute = 0; minute < 10; minute++) {
 			const state = await kvState(name);
 			if (state?.status !== "running") break;
 			weights.push(state.weight);
 			await recordTraffic(name, state.weight, state.weight < 5 ? 5000 : 1000);
-			await runCron();
+			await look(name);
 		}
 		expect(weights).toEqual([1, 5, 25, 50]);
 		expect(await kvState(name)).toMatchObject({
@@ -56,7 +56,7 @@ describe("the cron controller", () => {
 			await Promise.all(Array.from({ length: 50 }, () => new Visitor().variant(name)));
 			sent += 50;
 			await waitForRequests(name, sent);
-			await runCron();
+			await look(name);
 			if ((await kvState(name))?.status === "aborted") break;
 		}
 		const state = await kvState(name);
@@ -74,12 +74,12 @@ describe("the cron controller", () => {
 		const name = uniqueName("manual");
 		await putSpec(spec(name, { strategy: "canary", canary: { minRequests: 50, bakeSeconds: 0 } }));
 		await putState(name, { status: "running", weight: 5 });
-		await runCron();
+		await look(name);
 		// An operator pauses by hand, with a new weight.
 		await env.CONFIG.put(`state:${name}`, JSON.stringify({ status: "paused", weight: 10 }));
 		await recordTraffic(name, 10, 2000);
-		await runCron();
-		await runCron();
+		await look(name);
+		await look(name);
 		expect(await kvState(name)).toMatchObject({
 			status: "paused",
 			weight: 10,
@@ -94,9 +94,9 @@ describe("the cron controller", () => {
 		});
 		// Back to running by hand at 10 %: the next step continues above it.
 		await env.CONFIG.put(`state:${name}`, JSON.stringify({ status: "running", weight: 10 }));
-		await runCron();
+		await look(name);
 		await recordTraffic(name, 10, 2000);
-		await runCron();
+		await look(name);
 		expect(await kvState(name)).toMatchObject({
 			status: "running",
 			weight: 25,
@@ -108,11 +108,11 @@ describe("the cron controller", () => {
 		const name = uniqueName("stays-aborted");
 		await putSpec(spec(name, { strategy: "canary", canary: { minRequests: 50, bakeSeconds: 0 } }));
 		await putState(name, { status: "running", weight: 5 });
-		await runCron();
+		await look(name);
 		await env.CONFIG.put(`state:${name}`, JSON.stringify({ status: "aborted", weight: 0 }));
 		await recordTraffic(name, 5, 5000);
-		await runCron();
-		await runCron();
+		await look(name);
+		await look(name);
 		expect(await kvState(name)).toMatchObject({ status: "aborted", weight: 0 });
 	});
 
@@ -120,10 +120,10 @@ describe("the cron controller", () => {
 		const name = uniqueName("overlap");
 		await putSpec(spec(name, { strategy: "canary", canary: { minRequests: 50, bakeSeconds: 0 } }));
 		await putState(name, { status: "running", weight: 5 });
-		await runCron();
+		await look(name);
 		await recordTraffic(name, 5, 2000);
 		const now = Date.now();
-		await Promise.all([runCron(now), runCron(now), runCron(now + 1)]);
+		await Promise.all([look(name, now), look(name, now), look(name, now + 1)]);
 		expect(await kvState(name)).toMatchObject({ status: "running", weight: 25 });
 		expect((await history(name)).filter((e) => e.kind === "step_up")).toHaveLength(1);
 	});
@@ -132,7 +132,7 @@ describe("the cron controller", () => {
 		const name = uniqueName("quiet");
 		await putSpec(spec(name, { strategy: "canary" }));
 		await putState(name, { status: "running", weight: 5 });
-		for (let i = 0; i < 4; i++) await runCron();
+		for (let i = 0; i < 4; i++) await look(name);
 		const holds = (await history(name)).filter((e) => e.kind === "hold");
 		expect(holds).toHaveLength(1);
 		expect(holds[0]?.reason).toMatch(/waiting for 500 more candidate requests/);
@@ -142,16 +142,16 @@ describe("the cron controller", () => {
 		const name = uniqueName("writes");
 		await putSpec(spec(name, { strategy: "canary" }));
 		await putState(name, { status: "running", weight: 5 });
-		await runCron();
+		await look(name);
 		const first = await env.CONFIG.getWithMetadata(`state:${name}`);
-		await runCron();
-		await runCron();
+		await look(name);
+		await look(name);
 		const later = await env.CONFIG.getWithMetadata(`state:${name}`);
 		expect(later.value).toBe(first.value);
 		expect(JSON.parse(first.value ?? "{}")).toMatchObject({ revision: 1 });
 	});
 
-	it("skips a deployment whose spec is invalid without stopping the others", async () => {
+	it("runs every deployment from the cron trigger, skipping one whose spec was never valid", async () => {
 		const broken = uniqueName("broken-spec");
 		const fine = uniqueName("fine");
 		await env.CONFIG.put(`deployment:${broken}`, "{oops");
@@ -160,6 +160,7 @@ describe("the cron controller", () => {
 		await recordTraffic(fine, 50, 100);
 		await runCron();
 		expect(await kvState(fine)).toMatchObject({ status: "promoted" });
+		expect(await kvState(broken)).toBeNull();
 	});
 });
 
@@ -170,7 +171,7 @@ describe("rollout epochs", () => {
 		await putSpec(spec(name, { strategy: "canary", canary: { minRequests: 50, bakeSeconds: 0 } }));
 		await admin("POST", `/deployments/${name}/start`);
 		await recordTraffic(name, 1, 10_000, 0.5);
-		await runCron();
+		await look(name);
 		expect(await kvState(name)).toMatchObject({ status: "aborted" });
 		await admin("POST", `/deployments/${name}/start`);
 		const { body } = await adminJson<{
@@ -179,7 +180,7 @@ describe("rollout epochs", () => {
 		expect(body.analysis.rollout.candidate.requests).toBe(0);
 		expect(body.analysis.step.candidate).toBe(0);
 		await recordTraffic(name, 1, 10_000);
-		await runCron();
+		await look(name);
 		expect(await kvState(name)).toMatchObject({ status: "running", weight: 5 });
 	});
 });

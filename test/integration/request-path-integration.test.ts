@@ -1,5 +1,7 @@
-import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it, vi } from "vitest";
+import { assignVariant } from "../../src/routing/assign";
+import { BREAKER_MIN_REQUESTS } from "../../src/routing/breaker";
 import {
 	ADMIN_AUTH,
 	deploy,
@@ -11,6 +13,7 @@ import {
 	unitCookieOf,
 	Visitor,
 } from "../helpers/edge";
+import { totals, waitForRequests } from "../helpers/metrics";
 
 async function json(response: Response): Promise<Record<string, unknown>> {
 	return (await response.json()) as Record<string, unknown>;
@@ -27,14 +30,21 @@ describe("sticky assignment", () => {
 		}
 	});
 
-	it("splits distinct visitors about 50/50", async () => {
+	it("splits distinct units by their hash: each gets the variant of its bucket, about 50/50", async () => {
 		const name = uniqueName("split");
-		await deploy(name, 50);
-		const n = 300;
-		let candidate = 0;
-		for (let i = 0; i < n; i++)
-			if ((await new Visitor().variant(name)) === "candidate") candidate++;
-		expect(Math.abs(candidate - n / 2)).toBeLessThan(3 * Math.sqrt(n / 4));
+		await deploy(name, 50, { assignment: { unit: "header", header: "x-user-id" } });
+		const units = Array.from({ length: 300 }, (_, i) => `user-${i}`);
+		const served = await Promise.all(
+			units.map(async (unit) => {
+				const res = await predict(name, { headers: { "x-user-id": unit } });
+				await res.arrayBuffer();
+				return res.headers.get("x-model-variant");
+			}),
+		);
+		expect(served).toEqual(units.map((unit) => assignVariant(name, unit, 5000)));
+		const candidate = served.filter((v) => v === "candidate").length;
+		// Deterministic units: this split is fixed, and well inside 3σ of 150.
+		expect(Math.abs(candidate - 150)).toBeLessThan(3 * Math.sqrt(300 / 4));
 	});
 
 	it("keeps every visitor that was on the candidate at 5 % on it at 25 % (monotonic ramp)", async () => {
@@ -294,26 +304,82 @@ describe("shadow mode", () => {
 		}
 	});
 
-	it("does not wait for a slow candidate: the champion's answer arrives while the copy is still running", {
-		timeout: 4000,
-	}, async () => {
-		const name = uniqueName("shadow-slow");
-		// The candidate takes 1 s (MODEL_SLOW) and may take up to 30 s before timing out; the test would time out if awaited.
+	it("does not wait for the candidate: the champion's answer arrives while the copy is provably held", async () => {
+		const name = uniqueName("shadow-held");
+		// The gate holds every copy until released: a proxy that awaited the shadow would never answer.
 		await deploy(
 			name,
 			0,
 			{
 				strategy: "shadow",
-				candidate: { version: "v2", service: "MODEL_SLOW" },
+				candidate: { version: "v2", service: "MODEL_GATE" },
 				timeoutMs: 30_000,
 			},
 			"shadowing",
 		);
-		const responses = await Promise.all(Array.from({ length: 3 }, () => predict(name)));
-		for (const res of responses) {
+		const gate = (path: string) =>
+			env.MODEL_GATE.fetch(`http://gate/__gate/${path}`, { method: "POST" }).then(
+				(r) => r.json() as Promise<{ pending?: number; released?: number }>,
+			);
+		const res = await predict(name);
+		expect(res.status).toBe(200);
+		expect(res.headers.get("x-model-variant")).toBe("champion");
+		await res.arrayBuffer();
+		await vi.waitFor(async () => expect((await gate("pending")).pending).toBe(1));
+		expect((await totals(name)).shadow.requests).toBe(0);
+		expect((await gate("release")).released).toBe(1);
+		await waitForRequests(name, 1, ["shadow"]);
+	});
+});
+
+describe("the candidate's circuit breaker", () => {
+	it("stops sending units to a candidate that fails every request, before any cron run", async () => {
+		const name = uniqueName("breaker");
+		await deploy(name, 50, {
+			candidate: { version: "v2-broken", service: "MODEL_BROKEN" },
+			assignment: { unit: "header", header: "x-user-id" },
+		});
+		const units = Array.from({ length: 200 }, (_, i) => `unit-${i}`);
+		const assigned = units.filter((u) => assignVariant(name, u, 5000) === "candidate").length;
+		const fallbacks: (string | null)[] = [];
+		for (const unit of units) {
+			const res = await predict(name, { headers: { "x-user-id": unit } });
 			expect(res.status).toBe(200);
 			expect(res.headers.get("x-model-variant")).toBe("champion");
+			fallbacks.push(res.headers.get("x-switchyard-fallback"));
+			await res.arrayBuffer();
 		}
+		// The candidate was called until the breaker opened, never after.
+		expect(fallbacks.filter((f) => f === "1")).toHaveLength(BREAKER_MIN_REQUESTS);
+		expect(fallbacks.filter((f) => f === "breaker")).toHaveLength(assigned - BREAKER_MIN_REQUESTS);
+		const last = fallbacks.lastIndexOf("1");
+		expect(fallbacks.slice(last + 1)).not.toContain("1");
+		const t = await waitForRequests(name, units.length);
+		expect(t.candidate).toMatchObject({
+			requests: assigned,
+			errors5xx: BREAKER_MIN_REQUESTS,
+			diverted: assigned - BREAKER_MIN_REQUESTS,
+		});
+		const health = (await (
+			await exports.default.fetch("http://switchyard.test/healthz")
+		).json()) as {
+			isolate: { breaker: { trips: number; diverted: number } };
+		};
+		expect(health.isolate.breaker.trips).toBeGreaterThan(0);
+		expect(health.isolate.breaker.diverted).toBeGreaterThanOrEqual(assigned - BREAKER_MIN_REQUESTS);
+	});
+
+	it("closes again when the isolate's config changes", async () => {
+		const name = uniqueName("breaker-reset");
+		await deploy(name, 100, { candidate: { version: "v2-broken", service: "MODEL_BROKEN" } });
+		for (let i = 0; i < BREAKER_MIN_REQUESTS; i++) await (await predict(name)).arrayBuffer();
+		const open = await predict(name);
+		expect(open.headers.get("x-switchyard-fallback")).toBe("breaker");
+		await open.arrayBuffer();
+		await putSpec(spec(name, { candidate: { version: "v2", service: "MODEL_V2" } }));
+		const fixed = await predict(name);
+		expect(fixed.headers.get("x-model-variant")).toBe("candidate");
+		await fixed.arrayBuffer();
 	});
 });
 

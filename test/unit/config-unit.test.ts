@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { parseSpecFor } from "../../src/config/kv";
 import { parseJsonWith, parseWith } from "../../src/config/parse";
 import { DeploymentSpec } from "../../src/config/spec";
-import { RolloutState, routingOf } from "../../src/config/state";
-import { parseSpecFor } from "../../src/config/store";
+import { KvRolloutState, routingOf } from "../../src/config/state";
 
 const minimal = {
 	name: "sentiment",
@@ -100,17 +100,18 @@ describe("deployment spec", () => {
 
 describe("rollout state", () => {
 	it("accepts a hand edit with only status and weight", () => {
-		expect(RolloutState.parse({ status: "paused", weight: 10 })).toMatchObject({
+		expect(KvRolloutState.parse({ status: "paused", weight: 10 })).toMatchObject({
 			status: "paused",
 			weight: 10,
 			step: 0,
-			revision: 0,
 			updatedBy: "manual",
 		});
+		// No revision: the deployment object tells a hand edit from a stale copy by it.
+		expect(KvRolloutState.parse({ status: "paused", weight: 10 }).revision).toBeUndefined();
 	});
 
 	it("rejects an unknown status", () => {
-		expect(RolloutState.safeParse({ status: "cancelled" }).success).toBe(false);
+		expect(KvRolloutState.safeParse({ status: "cancelled" }).success).toBe(false);
 	});
 
 	const spec = DeploymentSpec.parse({ ...minimal, shadow: { sampleRate: 0.25 } });
@@ -144,6 +145,6 @@ describe("rollout state", () => {
 			{ mode: "shadow", sampleRate: 0.25 },
 		],
 	] as const)("routes %o as %o", (state, routing) => {
-		expect(routingOf(spec, RolloutState.parse(state))).toEqual(routing);
+		expect(routingOf(spec, KvRolloutState.parse(state))).toEqual(routing);
 	});
 });

@@ -1,9 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { DeploymentSpec } from "../../src/config/spec";
-import { PENDING, type RolloutState } from "../../src/config/state";
-import { reconcile, sameState } from "../../src/rollout/reconcile";
+import { PENDING, type RolloutState, routingOf } from "../../src/config/state";
 import { nextStepAbove, stepIndexFor } from "../../src/rollout/steps";
-import { type AdminAction, applyAction } from "../../src/rollout/transitions";
+import { type AdminAction, applyAction, finalizedSpec } from "../../src/rollout/transitions";
 
 const NOW = Date.UTC(2026, 10, 28, 12);
 const AT = new Date(NOW).toISOString();
@@ -156,91 +155,72 @@ describe("steps", () => {
 	});
 });
 
-describe("reconciling with KV", () => {
-	const stored = state("running", 5, { step: 1 });
-
-	it("sees no change when KV holds what was published", () => {
-		expect(
-			reconcile(
-				canary,
-				stored,
-				stored,
-				{ kind: "ok", state: JSON.parse(JSON.stringify(stored)) },
-				NOW,
-			),
-		).toEqual({ state: stored });
-	});
-
-	it("adopts a hand edit to paused, recorded as manual", () => {
-		const edited = {
-			...PENDING,
-			status: "paused" as const,
-			weight: 10,
-			updatedBy: "manual" as const,
-			revision: 0,
-			reason: "",
-		};
-		const result = reconcile(canary, stored, stored, { kind: "ok", state: edited }, NOW);
-		expect(result.state).toMatchObject({
-			status: "paused",
-			weight: 10,
-			step: 1,
-			revision: 5,
-			updatedBy: "manual",
-			pausedFrom: "running",
-			since: AT,
+describe("actions without a valid spec", () => {
+	it("abort, pause and resume work on the state alone", () => {
+		const running = state("running", 25, { step: 2 });
+		expect(applyAction(null, running, { type: "abort" }, NOW, "admin")).toMatchObject({
+			ok: true,
+			next: { status: "aborted", weight: 0, revision: 5 },
 		});
-		expect(result.event).toMatchObject({ kind: "manual", actor: "manual", from: stored });
-		expect(result.event?.reason).toMatch(/running 5 % → paused 10 %/);
+		const paused = applyAction(null, running, { type: "pause" }, NOW, "admin");
+		expect(paused).toMatchObject({ ok: true, next: { status: "paused", pausedFrom: "running" } });
+		if (paused.ok)
+			expect(applyAction(null, paused.next, { type: "resume" }, NOW, "admin")).toMatchObject({
+				ok: true,
+				next: { status: "running", weight: 25 },
+			});
 	});
 
-	it("keeps a hand-set weight as the current step so the next step continues above it", () => {
-		const edited = { ...stored, weight: 30, revision: 0 };
-		expect(
-			reconcile(canary, stored, stored, { kind: "ok", state: edited }, NOW).state,
-		).toMatchObject({ weight: 30, step: 2 });
+	it("start, weight and finalize say that they need a spec", () => {
+		for (const [s, action] of [
+			[PENDING, { type: "start" }],
+			[state("running", 5), { type: "weight", weight: 25 }],
+			[state("promoted", 100), { type: "finalize" }],
+		] as const) {
+			expect(applyAction(null, s, action, NOW, "admin")).toMatchObject({
+				ok: false,
+				needsSpec: true,
+				error: expect.stringMatching(/valid spec/),
+			});
+		}
 	});
+});
 
-	it("keeps an aborted hand edit aborted, at weight 0", () => {
-		const edited = { ...stored, status: "aborted" as const, weight: 40 };
-		expect(
-			reconcile(canary, stored, stored, { kind: "ok", state: edited }, NOW).state,
-		).toMatchObject({ status: "aborted", weight: 0 });
-	});
+describe("finalize", () => {
+	const promoted = state("promoted", 100);
+	const result = apply(canary, promoted, { type: "finalize" });
+	const next = result.ok ? result.next : promoted;
+	const after = finalizedSpec(canary);
 
-	it("adopts the state found in KV on first contact (seeded demos)", () => {
-		const seeded = {
-			...PENDING,
-			status: "running" as const,
-			weight: 50,
-			updatedBy: "seed" as const,
-		};
-		const result = reconcile(ab, null, null, { kind: "ok", state: seeded }, NOW);
-		expect(result.state).toMatchObject({ status: "running", weight: 50, revision: 1, since: AT });
-		// Kept as found: the edge tags observations with the same (absent) epoch.
-		expect(result.state.startedAt).toBeUndefined();
-		expect(result.event?.kind).toBe("adopted");
-	});
-
-	it("repairs an invalid or deleted KV state by republishing its own", () => {
-		expect(
-			reconcile(
-				canary,
-				stored,
-				stored,
-				{ kind: "invalid", issues: [{ path: "status", message: "bad" }] },
-				NOW,
-			),
-		).toMatchObject({ state: stored, event: { kind: "repair" } });
-		expect(reconcile(canary, stored, stored, { kind: "missing" }, NOW)).toMatchObject({
-			state: stored,
-			event: { kind: "repair" },
+	it("concludes with the candidate's version named as the one now serving", () => {
+		expect(result).toMatchObject({
+			ok: true,
+			next: { status: "concluded", weight: 0, finalized: "v2" },
 		});
+		expect(after.champion).toEqual(canary.candidate);
 	});
 
-	it("compares states by content, not key order", () => {
-		const reordered = Object.fromEntries(Object.entries(stored).reverse()) as RolloutState;
-		expect(sameState(stored, reordered)).toBe(true);
-		expect(sameState(stored, { ...stored, weight: 6 })).toBe(false);
+	it("serves the candidate's version under every mix of old and new spec and state an edge may read", () => {
+		const served = (spec: DeploymentSpec, s: RolloutState) => {
+			const routing = routingOf(spec, s);
+			if (routing.mode !== "split") throw new Error("not a split");
+			return routing.threshold >= 10_000 ? spec.candidate.version : spec.champion.version;
+		};
+		expect(served(canary, promoted)).toBe("v2");
+		expect(served(after, promoted)).toBe("v2");
+		expect(served(after, next)).toBe("v2");
+		expect(served(canary, next)).toBe("v2");
+	});
+
+	it("starts the next rollout without the finalized marker", () => {
+		const v3 = DeploymentSpec.parse({
+			...base,
+			strategy: "canary",
+			champion: { version: "v2", service: "B" },
+			candidate: { version: "v3", service: "C" },
+		});
+		expect(routingOf(v3, next)).toEqual({ mode: "split", threshold: 0 });
+		const started = apply(v3, next, { type: "start" });
+		expect(started.ok && started.next.finalized).toBeUndefined();
 	});
 });

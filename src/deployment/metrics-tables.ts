@@ -1,11 +1,10 @@
 /**
- * The metrics tables of a MetricsStore: per-minute aggregates per variant,
+ * The metrics tables of a deployment object: per-minute aggregates per variant,
  * routing threshold and rollout epoch, latency buckets, feedback moments, shadow samples and
  * the feedback de-duplication set. Functions take the SQL handle; the Durable
  * Object class only wires them to RPC.
  */
-import type { Migration } from "../lib/sql-migrations";
-import { type Moments, mergeMoments } from "../stats";
+
 import {
 	type AggregateRow,
 	emptyAggregate,
@@ -13,10 +12,12 @@ import {
 	type FeedbackAggregate,
 	mergeAggregates,
 	type VariantAggregate,
-} from "./aggregate";
-import type { IngestBatch, ShadowSample } from "./batch";
-import type { Histogram } from "./histogram";
-import type { ObservedVariant } from "./observation";
+} from "../metrics/aggregate";
+import type { IngestBatch, ShadowSample } from "../metrics/batch";
+import type { Histogram } from "../metrics/histogram";
+import type { ObservedVariant } from "../metrics/observation";
+import { type Moments, mergeMoments } from "../stats";
+import type { Migration } from "./sql-migrations";
 
 export const METRICS_MIGRATIONS: Migration[] = [
 	{
@@ -45,6 +46,11 @@ export const METRICS_MIGRATIONS: Migration[] = [
 				candidate_outcome TEXT NOT NULL, agreed INTEGER, reason TEXT)`,
 		],
 	},
+	{
+		// Candidate units an isolate's breaker sent to the champion.
+		version: 4,
+		statements: ["ALTER TABLE minute_stats ADD COLUMN diverted INTEGER NOT NULL DEFAULT 0"],
+	},
 ];
 
 type Row = Record<string, SqlStorageValue>;
@@ -69,7 +75,9 @@ export function ingestBatch(sql: SqlStorage, batch: IngestBatch): void {
 			? mergeAggregates(aggregateOf(stored), { ...aggregate, histogram: {} })
 			: aggregate;
 		sql.exec(
-			`INSERT OR REPLACE INTO minute_stats VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			`INSERT OR REPLACE INTO minute_stats (minute, variant, threshold, epoch, requests, errors_5xx,
+			 timeouts, network_errors, fallbacks, shadow_skipped, lat_n, lat_mean, lat_m2, compared, agreed,
+			 uncomparable, diverted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			minute,
 			variant,
 			threshold,
@@ -86,6 +94,7 @@ export function ingestBatch(sql: SqlStorage, batch: IngestBatch): void {
 			merged.compared,
 			merged.agreed,
 			merged.uncomparable,
+			merged.diverted,
 		);
 		for (const [bucket, count] of Object.entries(aggregate.histogram)) {
 			sql.exec(
@@ -125,6 +134,7 @@ function aggregateOf(row: Row): VariantAggregate {
 		networkErrors: num(row, "network_errors"),
 		fallbacks: num(row, "fallbacks"),
 		shadowSkipped: num(row, "shadow_skipped"),
+		diverted: num(row, "diverted"),
 		latency: { n: num(row, "lat_n"), mean: num(row, "lat_mean"), m2: num(row, "lat_m2") },
 		histogram: {},
 		compared: num(row, "compared"),

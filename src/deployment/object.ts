@@ -1,39 +1,30 @@
 /**
- * MetricsStore: the SQLite-backed Durable Object of one deployment (named by
- * the deployment), reached over RPC. It holds the deployment's metrics and is
- * the source of truth for its rollout state and audit log. A thin shell: SQL
- * lives in metrics/tables.ts and rollout/journal.ts, decisions in
- * rollout/engine.ts; each RPC that changes state runs in one transaction.
+ * DeploymentObject: the SQLite-backed Durable Object of one deployment (named
+ * by the deployment), reached over RPC. It is the one authority over the
+ * rollout — the only writer of `state:<name>` in KV, the keeper of the last
+ * valid spec, the audit log and the tombstone of a deletion — and it stores
+ * the deployment's metrics. A thin shell: control operations live in
+ * authority.ts (KV I/O) and engine.ts (one transaction each), SQL in
+ * record.ts and metrics-tables.ts, decisions in the pure rollout/ core.
  * The retention alarm deletes old minutes and surplus shadow samples off the
  * request path.
  */
 import { DurableObject } from "cloudflare:workers";
+import type { RescuedConfig } from "../config/cache";
 import { settingsOf } from "../config/settings";
 import type { DeploymentSpec } from "../config/spec";
-import { type Actor, epochOf, type RolloutState } from "../config/state";
-import { migrate } from "../lib/sql-migrations";
-import type { AnalysisReport } from "../rollout/analysis";
+import { epochOf } from "../config/state";
+import type { AggregateRow, FeedbackAggregate } from "../metrics/aggregate";
+import type { IngestBatch } from "../metrics/batch";
+import { MINUTE_MS, minuteRange } from "../metrics/windows";
 import {
 	type ActResult,
-	act,
-	confirmPublished,
-	liveReport,
-	note as noteEvent,
-	type TickResult,
-	tick,
-} from "../rollout/engine";
-import {
-	type AuditEntry,
-	appendAudit,
-	clearRollout,
-	loadRollout,
-	ROLLOUT_MIGRATIONS,
-	readAudit,
-} from "../rollout/journal";
-import type { KvState } from "../rollout/reconcile";
-import type { AdminAction } from "../rollout/transitions";
-import type { AggregateRow, FeedbackAggregate } from "./aggregate";
-import type { IngestBatch } from "./batch";
+	Authority,
+	type DeploymentReport,
+	type DeploymentSummary,
+	type Published,
+} from "./authority";
+import type { ActInput, LookResult, PutSpecOutcome } from "./engine";
 import {
 	addFeedback,
 	aggregateRows,
@@ -46,8 +37,9 @@ import {
 	minuteSeries,
 	recentShadowSamples,
 	type StoredShadowSample,
-} from "./tables";
-import { MINUTE_MS, minuteRange } from "./windows";
+} from "./metrics-tables";
+import { type AuditEntry, loadRollout, ROLLOUT_MIGRATIONS, readAudit } from "./record";
+import { migrate } from "./sql-migrations";
 
 const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -59,8 +51,9 @@ export interface FeedbackInput {
 	value: number;
 }
 
-export class MetricsStore extends DurableObject<Env> {
+export class DeploymentObject extends DurableObject<Env> {
 	#alarmSet = false;
+	#authority: Authority | undefined;
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
@@ -68,6 +61,62 @@ export class MetricsStore extends DurableObject<Env> {
 			migrate(ctx.storage, [...METRICS_MIGRATIONS, ...ROLLOUT_MIGRATIONS]);
 		});
 	}
+
+	/** The rollout's authority, over this object's storage and the real KV binding. */
+	private get authority(): Authority {
+		const name = this.ctx.id.name;
+		if (name === undefined) throw new Error("a deployment object must be reached by name");
+		this.#authority ??= new Authority(this.ctx.storage, this.env.CONFIG, name);
+		return this.#authority;
+	}
+
+	// Control: one call each, from the cron or the admin API.
+
+	/** One controller look: read KV, reconcile, analyse, decide, record, publish. */
+	look(now: number): Promise<Published<LookResult>> {
+		return this.authority.look(now);
+	}
+
+	/** An operator's action, applied and logged like a controller transition. */
+	act(input: ActInput): Promise<ActResult> {
+		return this.authority.act(input);
+	}
+
+	/** Creates or replaces the spec. */
+	putSpec(input: {
+		spec: DeploymentSpec;
+		rebucket: boolean;
+		now: number;
+	}): Promise<Published<PutSpecOutcome>> {
+		return this.authority.putSpec(input.spec, input.rebucket, input.now);
+	}
+
+	/** Deletes the deployment for good (a tombstone; only a new spec starts it again, from pending). */
+	remove(now: number): Promise<{ deleted: boolean }> {
+		return this.authority.remove(now);
+	}
+
+	/** Spec, state and live analysis, for the admin API. */
+	report(now: number): Promise<DeploymentReport> {
+		return this.authority.report(now);
+	}
+
+	/** State and last decision, without a KV read, for listings. */
+	summary(): DeploymentSummary {
+		return this.authority.summary();
+	}
+
+	/** The last valid spec and state, for an edge that finds none valid in KV. */
+	rescue(): RescuedConfig | null {
+		return this.authority.rescue();
+	}
+
+	/** The audit log, newest first. */
+	history(limit: number, before?: number): AuditEntry[] {
+		return readAudit(this.ctx.storage.sql, Math.max(1, Math.min(limit, 500)), before);
+	}
+
+	// Metrics.
 
 	/** Adds an isolate's batch of pre-aggregated observations and shadow samples. */
 	async ingest(batch: IngestBatch): Promise<void> {
@@ -105,79 +154,6 @@ export class MetricsStore extends DurableObject<Env> {
 	/** The most recent shadow comparisons, newest first. */
 	shadowSamples(limit: number): StoredShadowSample[] {
 		return recentShadowSamples(this.ctx.storage.sql, Math.max(1, Math.min(limit, 10_000)));
-	}
-
-	/** One controller look: reconcile with KV, analyse, decide, record. */
-	tick(input: { spec: DeploymentSpec; kv: KvState; now: number }): TickResult {
-		return this.ctx.storage.transactionSync(() =>
-			tick(this.ctx.storage.sql, input.spec, input.kv, input.now),
-		);
-	}
-
-	/** An operator's action, applied and logged like a controller transition. */
-	act(input: {
-		spec: DeploymentSpec;
-		kv: KvState;
-		action: AdminAction;
-		actor: Actor;
-		reason?: string;
-		now: number;
-		expectedRevision?: number;
-	}): ActResult {
-		return this.ctx.storage.transactionSync(() =>
-			act(
-				this.ctx.storage.sql,
-				input.spec,
-				input.kv,
-				input.action,
-				input.actor,
-				input.reason,
-				input.now,
-				input.expectedRevision,
-			),
-		);
-	}
-
-	/** KV now holds the state of `revision`. */
-	confirmPublished(revision: number): void {
-		this.ctx.storage.transactionSync(() => confirmPublished(this.ctx.storage.sql, revision));
-	}
-
-	/** The current state and the live analysis report. */
-	report(
-		spec: DeploymentSpec,
-		kv: KvState,
-		now: number,
-	): { state: RolloutState; report: AnalysisReport } {
-		return liveReport(this.ctx.storage.sql, spec, kv, now);
-	}
-
-	/** Records a spec change or another non-transition event in the audit log. */
-	note(entry: { kind: string; actor: Actor; reason: string; now: number }): void {
-		this.ctx.storage.transactionSync(() => noteEvent(this.ctx.storage.sql, entry));
-	}
-
-	/** The audit log, newest first. */
-	history(limit: number, before?: number): AuditEntry[] {
-		return readAudit(this.ctx.storage.sql, Math.max(1, Math.min(limit, 500)), before);
-	}
-
-	/** The deployment was deleted: forget its rollout state (metrics age out with retention). */
-	forget(now: number): void {
-		this.ctx.storage.transactionSync(() => {
-			const { state } = loadRollout(this.ctx.storage.sql);
-			if (state) {
-				appendAudit(this.ctx.storage.sql, {
-					time: now,
-					actor: "admin",
-					kind: "admin:delete",
-					from: state,
-					to: { ...state, status: "pending", weight: 0 },
-					reason: "deployment deleted",
-				});
-			}
-			clearRollout(this.ctx.storage.sql);
-		});
 	}
 
 	override async alarm(): Promise<void> {

@@ -1,0 +1,87 @@
+/**
+ * The scheduled handler: every minute, one call per deployment to its
+ * deployment object, which reads its spec and state from KV, decides and
+ * publishes by itself. Deployments are evaluated by a bounded pool of
+ * concurrent calls; one that fails is reported and retried next minute, and
+ * never stops the others.
+ */
+import { listDeploymentNames } from "../config/kv";
+
+/** Calls to deployment objects in flight at once. */
+const CONCURRENCY = 10;
+
+export interface ControllerRun {
+	deployments: number;
+	/** Deployments whose new state was published. */
+	changed: string[];
+	failed: { name: string; error: string }[];
+	skipped: { name: string; reason: string }[];
+	results: Record<string, { kind: string; code: string; status: string; weight: number }>;
+}
+
+export type ControllerEnv = Pick<Env, "CONFIG" | "DEPLOYMENT">;
+
+/** Runs `task` over `items` with at most `limit` in flight. */
+export async function pool<T>(
+	items: readonly T[],
+	limit: number,
+	task: (item: T) => Promise<void>,
+): Promise<void> {
+	let next = 0;
+	const worker = async () => {
+		while (next < items.length) {
+			const item = items[next++] as T;
+			await task(item);
+		}
+	};
+	await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** One look at one deployment, by its object. */
+export async function evaluateDeployment(env: ControllerEnv, name: string, now: number) {
+	return env.DEPLOYMENT.getByName(name).look(now);
+}
+
+export async function runController(
+	env: ControllerEnv,
+	now: number,
+	names?: readonly string[],
+): Promise<ControllerRun> {
+	const list = names ?? (await listDeploymentNames(env.CONFIG));
+	const run: ControllerRun = {
+		deployments: list.length,
+		changed: [],
+		failed: [],
+		skipped: [],
+		results: {},
+	};
+	await pool(list, CONCURRENCY, async (name) => {
+		try {
+			const result = await evaluateDeployment(env, name, now);
+			if (!result.ok) {
+				run.skipped.push({ name, reason: result.skipped });
+				return;
+			}
+			if (result.publish && result.published) run.changed.push(name);
+			if (result.publish && !result.published)
+				run.failed.push({ name, error: "the new state could not be published to KV" });
+			run.results[name] = {
+				kind: result.decision.kind,
+				code: result.decision.code,
+				status: result.state.status,
+				weight: result.state.weight,
+			};
+		} catch (error) {
+			run.failed.push({ name, error: String(error) });
+		}
+	});
+	console.log(
+		JSON.stringify({ level: "info", event: "controller_run", ...run, results: undefined }),
+	);
+	for (const { name, error } of run.failed) {
+		console.error(
+			JSON.stringify({ level: "error", event: "controller_failed", deployment: name, error }),
+		);
+	}
+	return run;
+}

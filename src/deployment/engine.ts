@@ -1,0 +1,473 @@
+/**
+ * The synchronous core of the deployment object: given what KV held a moment
+ * ago (or null when KV could not be read), load the rollout record, take in
+ * the spec, reconcile the state, analyse, decide, record, and say what must
+ * be published. Everything here is SQL plus pure functions; the authority
+ * runs each call in one transaction, so a look or an action is all or
+ * nothing and never observes another half done.
+ */
+import type { KvDeployment } from "../config/kv";
+import type { ConfigIssue } from "../config/parse";
+import type { DeploymentSpec } from "../config/spec";
+import { type Actor, PENDING, type RolloutState } from "../config/state";
+import { type Json, toJson } from "../lib/json";
+import { type AnalysisReport, analyze, EMPTY_MEMORY } from "../rollout/analysis";
+import { type Decision, decide } from "../rollout/controller";
+import { reconcile, sameState } from "../rollout/reconcile";
+import { type AdminAction, applyAction } from "../rollout/transitions";
+import { appendAudit, loadRollout, type RolloutRecord, saveRollout } from "./record";
+import { windowsFor } from "./windows";
+
+/** What KV held when the operation started; null when it could not be read. */
+export type Snapshot = KvDeployment | null;
+
+export type LookResult =
+	| {
+			ok: true;
+			state: RolloutState;
+			/** The state to publish to KV, when KV does not hold it yet. */
+			publish: RolloutState | null;
+			decision: { kind: Decision["kind"]; code: string; reason: string };
+			/** The spec in KV is invalid: the look ran on the last valid one. */
+			specIssues?: ConfigIssue[];
+	  }
+	| { ok: false; skipped: string; cleanup?: boolean };
+
+export type ActOutcome =
+	| {
+			ok: true;
+			state: RolloutState;
+			publish: RolloutState | null;
+			/** The spec the action was applied under. */
+			spec: DeploymentSpec | null;
+	  }
+	| { ok: false; code: ActErrorCode; message: string; state: RolloutState | null };
+
+export type ActErrorCode =
+	| "deployment_not_found"
+	| "invalid_transition"
+	| "revision_conflict"
+	| "spec_required";
+
+/** Takes in the spec KV holds: a valid one becomes the last valid spec; an invalid one is logged once. */
+function absorbSpec(
+	sql: SqlStorage,
+	record: RolloutRecord,
+	snapshot: Snapshot,
+	now: number,
+): ConfigIssue[] | undefined {
+	const spec = snapshot?.spec;
+	if (!spec || spec.kind === "missing") return undefined;
+	const seen = spec.raw === record.specRaw;
+	record.specRaw = spec.raw;
+	if (spec.kind === "ok") {
+		record.spec = spec.value;
+		return undefined;
+	}
+	if (!seen) {
+		const state = record.state ?? PENDING;
+		appendAudit(sql, {
+			time: now,
+			actor: "manual",
+			kind: "spec_invalid",
+			from: state,
+			to: state,
+			reason: `the spec in KV is invalid (${spec.issues.map((i) => `${i.path || "(root)"}: ${i.message}`).join("; ")}); ${record.spec ? "the last valid spec stays in force" : "no valid spec is known"}`,
+		});
+	}
+	return spec.issues;
+}
+
+/** Brings the stored state in line with KV (see rollout/reconcile.ts) and records what happened. */
+function reconcileWithKv(
+	sql: SqlStorage,
+	record: RolloutRecord,
+	snapshot: Snapshot,
+	now: number,
+): RolloutState {
+	if (snapshot === null) return record.state ?? PENDING;
+	const result = reconcile({
+		spec: record.spec,
+		stored: record.state,
+		published: record.published,
+		handledRaw: record.handledRaw,
+		kv: snapshot.state,
+		now,
+	});
+	if (result.event) {
+		appendAudit(sql, {
+			time: now,
+			actor: result.event.actor,
+			kind: result.event.kind,
+			from: result.event.from,
+			to: result.state,
+			reason: result.event.reason,
+		});
+	}
+	if (result.stale) {
+		console.warn(
+			JSON.stringify({
+				level: "warn",
+				event: "stale_state_ignored",
+				revision: result.stale.revision,
+				published: result.stale.published,
+			}),
+		);
+	}
+	if (result.handledRaw !== undefined) record.handledRaw = result.handledRaw;
+	if (result.kv === "published") record.published = result.state;
+	else if (result.kv === "differs") record.published = null;
+	record.state = result.state;
+	return result.state;
+}
+
+/** The state KV must be given, if any. */
+function toPublish(record: RolloutRecord): RolloutState | null {
+	const state = record.state;
+	if (state === null || sameState(state, record.published)) return null;
+	// Nothing to announce for a deployment nobody has started: the edge treats no state as pending.
+	if (state.status === "pending" && state.revision === 0 && record.published === null) return null;
+	return state;
+}
+
+/** A deleted deployment whose spec is back in KV with new content was re-created by hand. */
+function recreatedByHand(record: RolloutRecord, snapshot: Snapshot): boolean {
+	const spec = snapshot?.spec;
+	return (
+		record.deleted !== null &&
+		spec !== undefined &&
+		spec.kind !== "missing" &&
+		spec.raw !== record.deleted.specRaw
+	);
+}
+
+/** After a revival, whatever state KV still holds for the name is an orphan: it is overwritten, not read. */
+function withoutState(snapshot: Snapshot): Snapshot {
+	return snapshot && { spec: snapshot.spec, state: { kind: "missing" } };
+}
+
+/** Lifts a tombstone: the deployment starts again from pending, never from its old state. */
+function revive(
+	sql: SqlStorage,
+	record: RolloutRecord,
+	actor: Actor,
+	reason: string,
+	now: number,
+): void {
+	const previous = record.state ?? PENDING;
+	const state: RolloutState = {
+		...PENDING,
+		since: new Date(now).toISOString(),
+		reason,
+		updatedBy: actor,
+		revision: previous.revision + 1,
+	};
+	appendAudit(sql, { time: now, actor, kind: "recreated", from: previous, to: state, reason });
+	Object.assign(record, {
+		state,
+		published: null,
+		deleted: null,
+		handledRaw: null,
+		memory: EMPTY_MEMORY,
+		lastCode: null,
+	});
+}
+
+export function decisionDetails(report: AnalysisReport): Json {
+	if (report.strategy === "canary") {
+		return toJson({
+			step: report.step,
+			guardrails: report.guardrails.map(
+				({ name, status, champion, candidate, difference, margin, pValue, alpha }) => ({
+					name,
+					status,
+					champion,
+					candidate,
+					difference,
+					margin,
+					pValue,
+					alpha,
+				}),
+			),
+			srm: { pValue: report.srm.pValue, mismatch: report.srm.mismatch },
+			ceiling: report.ceiling,
+		});
+	}
+	if (report.strategy === "ab") {
+		return toJson({
+			verdict: report.verdict,
+			primary: report.metrics.find((m) => m.metric === report.primary),
+			srm: { pValue: report.srm.pValue },
+		});
+	}
+	return toJson({ comparisons: report.comparisons, promotion: report.promotion });
+}
+
+/** One controller look: reconcile with KV, analyse, decide, record. */
+export function look(sql: SqlStorage, kvSnapshot: Snapshot, now: number): LookResult {
+	let snapshot = kvSnapshot;
+	const record = loadRollout(sql);
+	if (record.deleted) {
+		if (!recreatedByHand(record, snapshot)) {
+			const leftover = snapshot !== null && snapshot.spec.kind !== "missing";
+			return { ok: false, skipped: "the deployment was deleted", cleanup: leftover };
+		}
+		revive(sql, record, "manual", "the spec was re-created in KV: starting from pending", now);
+		snapshot = withoutState(snapshot);
+	}
+	const specIssues = absorbSpec(sql, record, snapshot, now);
+	const spec = record.spec;
+	if (spec === null) {
+		saveRollout(sql, record);
+		return {
+			ok: false,
+			skipped:
+				snapshot?.spec.kind === "invalid"
+					? "the spec in KV is invalid and no valid one is known"
+					: "no spec is known",
+		};
+	}
+	let state = reconcileWithKv(sql, record, snapshot, now);
+	const { report, memory } = analyze(spec, state, windowsFor(sql, state, now), record.memory, now);
+	const decision = decide(spec, state, report, now);
+	if (decision.next) {
+		appendAudit(sql, {
+			time: now,
+			actor: "controller",
+			kind: decision.kind,
+			from: state,
+			to: decision.next,
+			reason: decision.reason,
+			details: decisionDetails(report),
+		});
+		state = decision.next;
+		record.state = state;
+	} else if (decision.kind === "hold" && decision.code !== record.lastCode) {
+		appendAudit(sql, {
+			time: now,
+			actor: "controller",
+			kind: "hold",
+			from: state,
+			to: state,
+			reason: decision.reason,
+			details: decisionDetails(report),
+		});
+	}
+	record.memory = memory;
+	record.lastCode = decision.code;
+	saveRollout(sql, record);
+	return {
+		ok: true,
+		state,
+		publish: toPublish(record),
+		decision: { kind: decision.kind, code: decision.code, reason: decision.reason },
+		...(specIssues ? { specIssues } : {}),
+	};
+}
+
+export interface ActInput {
+	action: AdminAction;
+	actor: Actor;
+	reason?: string;
+	expectedRevision?: number;
+	now: number;
+}
+
+/**
+ * An operator's action, applied like a controller transition (same revision,
+ * same log). Abort, pause and resume need no spec: they work on the state
+ * alone, whatever KV holds.
+ */
+export function act(sql: SqlStorage, snapshot: Snapshot, input: ActInput): ActOutcome {
+	const record = loadRollout(sql);
+	if (record.deleted && !recreatedByHand(record, snapshot)) return notFound(null);
+	let current = snapshot;
+	if (record.deleted) {
+		revive(
+			sql,
+			record,
+			"manual",
+			"the spec was re-created in KV: starting from pending",
+			input.now,
+		);
+		current = withoutState(snapshot);
+	}
+	absorbSpec(sql, record, current, input.now);
+	if (record.state === null && record.spec === null && current?.state.kind !== "ok") {
+		saveRollout(sql, record);
+		return notFound(null);
+	}
+	const state = reconcileWithKv(sql, record, current, input.now);
+	const refuse = (code: ActErrorCode, message: string): ActOutcome => {
+		saveRollout(sql, record);
+		return { ok: false, code, message, state };
+	};
+	if (input.expectedRevision !== undefined && input.expectedRevision !== state.revision) {
+		return refuse(
+			"revision_conflict",
+			`the rollout changed meanwhile (revision ${state.revision}, expected ${input.expectedRevision})`,
+		);
+	}
+	const result = applyAction(
+		record.spec,
+		state,
+		input.action,
+		input.now,
+		input.actor,
+		input.reason,
+	);
+	if (!result.ok)
+		return refuse(result.needsSpec ? "spec_required" : "invalid_transition", result.error);
+	appendAudit(sql, {
+		time: input.now,
+		actor: input.actor,
+		kind: `${input.actor}:${input.action.type}`,
+		from: state,
+		to: result.next,
+		reason: result.next.reason,
+	});
+	record.state = result.next;
+	record.lastCode = null;
+	saveRollout(sql, record);
+	return { ok: true, state: result.next, publish: toPublish(record), spec: record.spec };
+}
+
+function notFound(state: RolloutState | null): ActOutcome {
+	return {
+		ok: false,
+		code: "deployment_not_found",
+		message: "no such deployment",
+		state,
+	};
+}
+
+export type PutSpecOutcome =
+	| { ok: true; created: boolean; rebucketed: boolean; statePublish: RolloutState | null }
+	| {
+			ok: false;
+			code: "rebucket_refused";
+			message: string;
+			details: Record<"from" | "to", { salt: string; hashVersion: number }>;
+	  };
+
+/**
+ * A spec written through the admin API. A rebucketing change (salt, hash
+ * version) on a live rollout is refused unless asked for. A new or deleted
+ * deployment starts from pending, and when KV still holds a state for the
+ * name, the pending state is published before the spec, so no leftover
+ * state can put it live.
+ */
+export function putSpec(
+	sql: SqlStorage,
+	snapshot: Snapshot,
+	input: { spec: DeploymentSpec; raw: string; rebucket: boolean; now: number },
+): PutSpecOutcome {
+	const record = loadRollout(sql);
+	const { spec, now } = input;
+	const inKv = snapshot === null || snapshot.spec.kind !== "missing";
+	const fresh = record.deleted !== null || (record.state === null && record.spec === null && !inKv);
+	let existing: DeploymentSpec | null = null;
+	let rebucketed = false;
+	if (fresh) {
+		const leftover = snapshot === null || snapshot.state.kind !== "missing";
+		if (record.deleted !== null || leftover) {
+			revive(sql, record, "admin", "created through the admin API: starting from pending", now);
+		}
+	} else {
+		absorbSpec(sql, record, snapshot, now);
+		existing = record.spec;
+		const state = reconcileWithKv(sql, record, snapshot, now);
+		const live = state.status !== "pending" && state.status !== "aborted";
+		const saltOf = (s: DeploymentSpec) => s.assignment.salt ?? s.name;
+		rebucketed =
+			existing !== null &&
+			(saltOf(existing) !== saltOf(spec) ||
+				existing.assignment.hashVersion !== spec.assignment.hashVersion);
+		if (existing !== null && rebucketed && live && !input.rebucket) {
+			saveRollout(sql, record);
+			return {
+				ok: false,
+				code: "rebucket_refused",
+				message:
+					"changing the salt or hash version of a live deployment reassigns its users; repeat with ?rebucket=true to do it anyway",
+				details: {
+					from: { salt: saltOf(existing), hashVersion: existing.assignment.hashVersion },
+					to: { salt: saltOf(spec), hashVersion: spec.assignment.hashVersion },
+				},
+			};
+		}
+	}
+	const created = existing === null;
+	const after = record.state ?? PENDING;
+	appendAudit(sql, {
+		time: now,
+		actor: "admin",
+		kind: created ? "admin:create" : "admin:replace",
+		from: after,
+		to: after,
+		reason: rebucketed
+			? "spec replaced with a new salt or hash version: users were reassigned"
+			: created
+				? "spec created"
+				: "spec replaced",
+	});
+	record.spec = spec;
+	record.specRaw = input.raw;
+	saveRollout(sql, record);
+	return { ok: true, created, rebucketed, statePublish: toPublish(record) };
+}
+
+/**
+ * Deletion: a tombstone that no later look, stale read or leftover key can
+ * lift; only a new spec can (and it starts from pending).
+ */
+export function remove(
+	sql: SqlStorage,
+	snapshot: Snapshot,
+	now: number,
+): { ok: true } | { ok: false } {
+	const record = loadRollout(sql);
+	const kvSpec = snapshot?.spec;
+	const inKv = kvSpec !== undefined && kvSpec.kind !== "missing";
+	if (!inKv && (record.deleted !== null || (record.spec === null && record.state === null)))
+		return { ok: false };
+	const previous = record.state ?? PENDING;
+	const state: RolloutState = {
+		...PENDING,
+		since: new Date(now).toISOString(),
+		reason: "deployment deleted",
+		updatedBy: "admin",
+		revision: previous.revision + 1,
+	};
+	appendAudit(sql, {
+		time: now,
+		actor: "admin",
+		kind: "admin:delete",
+		from: previous,
+		to: state,
+		reason: "deployment deleted",
+	});
+	Object.assign(record, {
+		state,
+		published: null,
+		memory: EMPTY_MEMORY,
+		lastCode: null,
+		spec: null,
+		handledRaw: null,
+		deleted: {
+			at: now,
+			specRaw: kvSpec && kvSpec.kind !== "missing" ? kvSpec.raw : record.specRaw,
+		},
+	} satisfies Partial<RolloutRecord>);
+	saveRollout(sql, record);
+	return { ok: true };
+}
+
+/** KV now holds the state of `revision`. */
+export function confirmPublished(sql: SqlStorage, state: RolloutState): void {
+	const record = loadRollout(sql);
+	if (record.state && record.state.revision === state.revision) {
+		record.published = state;
+		saveRollout(sql, record);
+	}
+}
