@@ -16,6 +16,8 @@ export interface MetricsRow {
 	timeouts: number;
 	networkErrors: number;
 	fallbacks: number;
+	/** Candidate units an isolate's breaker sent to the champion. */
+	diverted: number;
 	latency: { mean: number; p50: number; p95: number; p99: number };
 	feedback: { n: number; mean: number };
 	shadow?: { compared: number; agreed: number; uncomparable: number };
@@ -31,6 +33,7 @@ export function metricsRows(series: readonly MinuteSeriesRow[]): MetricsRow[] {
 		timeouts: aggregate.timeouts,
 		networkErrors: aggregate.networkErrors,
 		fallbacks: aggregate.fallbacks,
+		diverted: aggregate.diverted,
 		latency: {
 			mean: round(aggregate.latency.mean),
 			p50: round(histogramQuantile(aggregate.histogram, 0.5)),
@@ -63,6 +66,7 @@ const CSV_COLUMNS = [
 	"timeouts",
 	"network_errors",
 	"fallbacks",
+	"diverted",
 	"latency_mean_ms",
 	"latency_p50_ms",
 	"latency_p95_ms",
@@ -84,6 +88,7 @@ export function toCsv(rows: readonly MetricsRow[]): string {
 			r.timeouts,
 			r.networkErrors,
 			r.fallbacks,
+			r.diverted,
 			r.latency.mean,
 			r.latency.p50,
 			r.latency.p95,

@@ -312,6 +312,7 @@ describe("exports", () => {
 			variant: expect.stringMatching(/^(champion|candidate)$/),
 			errors: 0,
 			fallbacks: 0,
+			diverted: 0,
 			latency: {
 				mean: expect.any(Number),
 				p50: expect.any(Number),
