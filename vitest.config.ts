@@ -1,13 +1,14 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { BUILD_DIR } from "./test/global-setup.ts";
-import { TEST_ADMIN_TOKEN, TEST_SIGNING_KEY } from "./test/helpers/secrets.ts";
+import { TEST_ADMIN_TOKEN, TEST_FEEDBACK_TOKEN, TEST_SIGNING_KEY } from "./test/helpers/secrets.ts";
 
 const compatibilityDate = "2026-04-20";
 
 // wrangler.toml declares these secrets as required; tests provide their own.
 process.env.ADMIN_TOKEN ??= TEST_ADMIN_TOKEN;
 process.env.SIGNING_KEY ??= TEST_SIGNING_KEY;
+process.env.FEEDBACK_TOKEN ??= TEST_FEEDBACK_TOKEN;
 
 /** A demo model as an auxiliary worker, with its fault-injection knobs. */
 function model(
@@ -53,10 +54,13 @@ export default defineConfig({
 							bindings: {
 								ADMIN_TOKEN: TEST_ADMIN_TOKEN,
 								SIGNING_KEY: TEST_SIGNING_KEY,
+								FEEDBACK_TOKEN: TEST_FEEDBACK_TOKEN,
 								// Every request re-reads KV, so tests see their writes at once.
 								CONFIG_TTL_SECONDS: "0",
 								METRICS_FLUSH_MS: "0",
 								SHADOW_SAMPLE_LIMIT: "5",
+								// The smallest cap, so a test can fill it.
+								FEEDBACK_SEEN_LIMIT: "1000",
 							},
 							serviceBindings: {
 								MODEL_BROKEN: "sentiment-broken",

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { describeOutcome, runDemo } from "./demo/run";
 import {
 	ensureDevVars,
-	localAdminToken,
+	localSecret,
 	ROOT,
 	seedDemo,
 	startEdge,
@@ -40,10 +40,12 @@ let edgeProcess: ReturnType<typeof startEdge> | undefined;
 let persistTo: string | undefined;
 let url: string;
 let token: string;
+let feedbackToken: string;
 
 if (external) {
 	url = external.replace(/\/+$/, "");
-	token = process.env.SWITCHYARD_TOKEN ?? localAdminToken();
+	token = process.env.SWITCHYARD_TOKEN ?? localSecret("ADMIN_TOKEN");
+	feedbackToken = process.env.SWITCHYARD_FEEDBACK_TOKEN ?? localSecret("FEEDBACK_TOKEN");
 	console.log(`Using the edge at ${url}.`);
 } else {
 	ensureDevVars();
@@ -51,7 +53,8 @@ if (external) {
 	seedDemo(persistTo);
 	const port = await freePort();
 	url = `http://127.0.0.1:${port}`;
-	token = localAdminToken();
+	token = localSecret("ADMIN_TOKEN");
+	feedbackToken = localSecret("FEEDBACK_TOKEN");
 	console.log(`Starting a local edge on ${url} (wrangler dev, fresh state, 1 s config cache) …`);
 	edgeProcess = startEdge({
 		port,
@@ -69,6 +72,7 @@ try {
 		{
 			url,
 			token,
+			feedbackToken,
 			fireCron: async () => {
 				const res = await fetch(`${url}/__scheduled?cron=*+*+*+*+*`);
 				await res.arrayBuffer();

@@ -7,7 +7,10 @@
 import { DEMO_DEPLOYMENTS, ensureDevVars, seedDemo, startEdge } from "./lib/edge";
 
 const port = Number(process.env.PORT ?? 8787);
-if (ensureDevVars()) console.log("Created .dev.vars from .dev.vars.example (local secrets).");
+const devVars = ensureDevVars();
+if (devVars === "created") console.log("Created .dev.vars from .dev.vars.example (local secrets).");
+else if (devVars.length > 0)
+	console.log(`Added ${devVars.join(", ")} to .dev.vars (new local secrets).`);
 const seeded = seedDemo();
 console.log(
 	seeded.length > 0

@@ -1,8 +1,11 @@
 /**
  * One error envelope for every route:
- *   { "error": { "code": "deployment_not_found", "message": "...", "details"?: ... } }
+ *   { "error": { "code": "deployment_not_found", "message": "...", "requestId": "...", "details"?: ... } }
  * Routes throw {@link HttpError}; `onError` maps it, hono's HTTPException
  * (e.g. from bearer-auth), ZodError and anything unexpected to the envelope.
+ * Every error names its request (the `x-request-id` header too): a
+ * prediction's signed id, or a fresh one. Internals (backend or KV error
+ * text) go to the logs with that id, never into a public body.
  */
 import type { ErrorHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
@@ -34,8 +37,10 @@ export function errorResponse(
 	details?: unknown,
 	headers?: Record<string, string>,
 ): Response {
-	const error = details === undefined ? { code, message } : { code, message, details };
-	return Response.json({ error }, { status, headers });
+	const requestId = headers?.["x-request-id"] ?? crypto.randomUUID();
+	const error =
+		details === undefined ? { code, message, requestId } : { code, message, requestId, details };
+	return Response.json({ error }, { status, headers: { ...headers, "x-request-id": requestId } });
 }
 
 const STATUS_CODES: Record<number, string> = {
@@ -69,8 +74,11 @@ export const onError: ErrorHandler = (error) => {
 			headers,
 		);
 	}
+	const requestId = crypto.randomUUID();
 	console.error(
-		JSON.stringify({ level: "error", event: "unhandled_error", message: String(error) }),
+		JSON.stringify({ level: "error", event: "unhandled_error", requestId, message: String(error) }),
 	);
-	return errorResponse(500, "internal_error", "something went wrong at the edge");
+	return errorResponse(500, "internal_error", "something went wrong at the edge", undefined, {
+		"x-request-id": requestId,
+	});
 };

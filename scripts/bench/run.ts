@@ -117,10 +117,12 @@ function deploymentSpecs(): Record<string, { spec: DeploymentSpecInput; state: o
 
 async function seedKv(stack: Stack, workerName = "switchyard"): Promise<void> {
 	const kv = await stack.miniflare.getKVNamespace("CONFIG", workerName);
-	for (const [name, { spec, state }] of Object.entries(deploymentSpecs())) {
+	const specs = deploymentSpecs();
+	for (const [name, { spec, state }] of Object.entries(specs)) {
 		await kv.put(`deployment:${name}`, JSON.stringify(spec));
 		await kv.put(`state:${name}`, JSON.stringify({ reason: "bench", updatedBy: "seed", ...state }));
 	}
+	await kv.put("index:deployments", JSON.stringify(Object.keys(specs).sort()));
 }
 
 /** Signed unit cookies of returning visitors, collected from first visits. */

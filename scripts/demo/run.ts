@@ -9,6 +9,8 @@ import { startTraffic, type TrafficStats } from "./traffic";
 export interface DemoEdge {
 	url: string;
 	token: string;
+	/** FEEDBACK_TOKEN: the demo's outcomes are reported server to server. */
+	feedbackToken: string;
 	/** Fires the cron trigger once and waits for it. */
 	fireCron(): Promise<void>;
 }
@@ -112,6 +114,7 @@ async function runScenario(
 		concurrency: options.concurrency ?? 12,
 		newVisitorShare: 0.3,
 		feedbackShare: 0.3,
+		feedbackToken: edge.feedbackToken,
 	});
 	const started = Date.now();
 	const weights = [5];

@@ -47,6 +47,8 @@ export interface TrafficOptions {
 	newVisitorShare: number;
 	/** Share of answers that get feedback. */
 	feedbackShare: number;
+	/** Sent as `Authorization: Bearer …` with each feedback (server-to-server feedback). */
+	feedbackToken: string;
 }
 
 /** Sends traffic until `stop()` is called; `stats` grow as answers arrive. */
@@ -114,7 +116,10 @@ export function startTraffic(options: TrafficOptions) {
 			const value = answer.label === sentence.label ? 1 : 0;
 			const feedback = await fetch(`${options.url}/v1/feedback`, {
 				method: "POST",
-				headers: { "content-type": "application/json" },
+				headers: {
+					"content-type": "application/json",
+					authorization: `Bearer ${options.feedbackToken}`,
+				},
 				body: JSON.stringify({ requestId, value }),
 			}).catch(() => null);
 			if (feedback?.ok) stats.feedback += 1;

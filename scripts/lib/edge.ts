@@ -35,21 +35,34 @@ function wrangler(args: string[], persistTo?: string): string {
 	return result.stdout;
 }
 
-/** Creates .dev.vars from the committed example when missing. Returns true if it did. */
-export function ensureDevVars(): boolean {
+/**
+ * Creates .dev.vars from the committed example when missing, or adds the
+ * secrets a newer version needs to an existing one. Returns what it did.
+ */
+export function ensureDevVars(): "created" | string[] {
 	const target = join(ROOT, ".dev.vars");
-	if (existsSync(target)) return false;
-	copyFileSync(join(ROOT, ".dev.vars.example"), target);
-	return true;
+	const example = join(ROOT, ".dev.vars.example");
+	if (!existsSync(target)) {
+		copyFileSync(example, target);
+		return "created";
+	}
+	const current = readFileSync(target, "utf8");
+	const missing = readFileSync(example, "utf8")
+		.split("\n")
+		.filter((line) => /^[A-Z_]+=/.test(line))
+		.filter((line) => !new RegExp(`^${line.split("=")[0]}=`, "m").test(current));
+	if (missing.length > 0)
+		writeFileSync(target, `${current.replace(/\n*$/, "\n")}${missing.join("\n")}\n`);
+	return missing.map((line) => line.split("=")[0] ?? "");
 }
 
-/** The local admin token (from .dev.vars). */
-export function localAdminToken(): string {
+/** A local secret (from .dev.vars, or the committed example before `npm start` made one). */
+export function localSecret(name: "ADMIN_TOKEN" | "FEEDBACK_TOKEN"): string {
 	const vars = readFileSync(
 		join(ROOT, existsSync(join(ROOT, ".dev.vars")) ? ".dev.vars" : ".dev.vars.example"),
 		"utf8",
 	);
-	return /^ADMIN_TOKEN=(.*)$/m.exec(vars)?.[1]?.trim() ?? "";
+	return new RegExp(`^${name}=(.*)$`, "m").exec(vars)?.[1]?.trim() ?? "";
 }
 
 /**
@@ -75,6 +88,13 @@ export function seedDemo(persistTo?: string): string[] {
 		if (!present.has(`state:${name}`))
 			entries.push({ key: `state:${name}`, value: JSON.stringify(seed.states[name]) });
 	}
+	// The index of names the edge answers unknown names from (the cron keeps it up to date too).
+	const specs = [...present]
+		.filter((key) => key.startsWith("deployment:"))
+		.map((key) => key.slice(11));
+	const names = [...new Set([...specs, ...DEMO_DEPLOYMENTS])].sort();
+	if (entries.length > 0 || !present.has("index:deployments"))
+		entries.push({ key: "index:deployments", value: JSON.stringify(names) });
 	if (entries.length > 0) {
 		const dir = mkdtempSync(join(tmpdir(), "switchyard-seed-"));
 		const file = join(dir, "seed.json");

@@ -14,6 +14,7 @@ import { ROOT } from "./edge";
 export const COMPATIBILITY_DATE = "2026-04-20";
 export const STACK_ADMIN_TOKEN = "stack-admin-token";
 const STACK_SIGNING_KEY = "stack-signing-key-0123456789abcdef";
+export const STACK_FEEDBACK_TOKEN = "stack-feedback-token";
 
 /** Bundles the router exactly as `wrangler deploy` would; returns the output directory. */
 export function buildRouter(outDir: string): string {
@@ -68,6 +69,7 @@ export interface Stack {
 	url: string;
 	miniflare: Miniflare;
 	adminToken: string;
+	feedbackToken: string;
 	dispose(): Promise<void>;
 }
 
@@ -78,12 +80,15 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 		modulesRoot: options.routerDir,
 		scriptPath: options.routerScript ?? join(options.routerDir, "index.js"),
 		compatibilityDate: COMPATIBILITY_DATE,
+		compatibilityFlags: ["enable_request_signal"],
 		kvNamespaces: ["CONFIG"],
+		ratelimits: { FEEDBACK_LIMITER: { simple: { limit: 60, period: 60 } } },
 		durableObjects: { DEPLOYMENT: { className: "DeploymentObject", useSQLite: true } },
 		serviceBindings: options.serviceBindings,
 		bindings: {
 			ADMIN_TOKEN: STACK_ADMIN_TOKEN,
 			SIGNING_KEY: STACK_SIGNING_KEY,
+			FEEDBACK_TOKEN: STACK_FEEDBACK_TOKEN,
 			CONFIG_TTL_SECONDS: "10",
 			METRICS_FLUSH_MS: "5000",
 			METRICS_BATCH_SIZE: "1000",
@@ -106,7 +111,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 		workers: [router, ...models, ...(options.extraWorkers ?? [])],
 	});
 	const url = (await miniflare.ready).toString().replace(/\/$/, "");
-	return { url, miniflare, adminToken: STACK_ADMIN_TOKEN, dispose: () => miniflare.dispose() };
+	return {
+		url,
+		miniflare,
+		adminToken: STACK_ADMIN_TOKEN,
+		feedbackToken: STACK_FEEDBACK_TOKEN,
+		dispose: () => miniflare.dispose(),
+	};
 }
 
 /** Builds and starts the router with the demo models v1 and v2, as `npm start` wires them. */

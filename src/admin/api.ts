@@ -8,7 +8,7 @@ import { Hono } from "hono";
 import { secureHeaders } from "hono/secure-headers";
 import { z } from "zod";
 import { invalidateDeployment } from "../config/cache";
-import { listDeploymentNames, readDeployment } from "../config/kv";
+import { listDeploymentNames, readDeployment, updateIndex } from "../config/kv";
 import { type ConfigIssue, parseWith } from "../config/parse";
 import { settingsOf } from "../config/settings";
 import { DeploymentName, DeploymentSpec, Weight } from "../config/spec";
@@ -182,6 +182,7 @@ export const adminApi = new Hono<AppEnv>()
 			now,
 		});
 		if (!result.ok) throw new HttpError(409, result.code, result.message, result.details);
+		await updateIndex(c.env.CONFIG, name, true);
 		invalidateDeployment(name);
 		return c.json(
 			{ spec, created: result.created, effective: effective(c.env, now) },
@@ -206,6 +207,7 @@ export const adminApi = new Hono<AppEnv>()
 		const now = Date.now();
 		const { deleted } = await c.env.DEPLOYMENT.getByName(name).remove(now);
 		if (!deleted) throw new HttpError(404, "deployment_not_found", `no deployment named "${name}"`);
+		await updateIndex(c.env.CONFIG, name, false);
 		invalidateDeployment(name);
 		return c.json({ deleted: name, effective: effective(c.env, now) });
 	})

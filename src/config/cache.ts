@@ -21,11 +21,14 @@
  *   mode). A missing spec makes the deployment unknown (404); a missing or
  *   bad state falls back to the last good state, then to "pending"
  *   (champion only).
- * - The cache holds at most MAX_ENTRIES names (unknown names included, so a
- *   scan of random names cannot turn into a KV read per request).
+ * - Unknown names cost nothing: the index of names (`index:deployments`, one
+ *   KV key read once per TTL, the same way) answers them, and they never
+ *   enter the cache, so junk names cannot evict real entries. Without an
+ *   index (before the first cron run of an installation) names are looked up
+ *   one by one, unknown ones cached too; the cache holds at most MAX_ENTRIES.
  */
 
-import { parseSpecFor, parseState, readRaw } from "./kv";
+import { parseSpecFor, parseState, readIndex, readRaw } from "./kv";
 import type { ConfigIssue, Parsed } from "./parse";
 import type { DeploymentSpec } from "./spec";
 import { type KvRolloutState, PENDING } from "./state";
@@ -79,6 +82,14 @@ const INFLIGHT_LIMIT_MS = 5_000;
 const entries = new Map<string, Entry>();
 let generations = 0;
 
+/** The index of names, refreshed like an entry: once per TTL, by the request that finds it stale. */
+const index: {
+	names: Set<string> | null;
+	fetchedAt: number;
+	inflight?: Promise<void>;
+	inflightSince?: number;
+} = { names: null, fetchedAt: Number.NEGATIVE_INFINITY };
+
 export interface LoadOptions {
 	ttlMs: number;
 	now?: number;
@@ -93,6 +104,8 @@ export async function loadDeployment(
 	options: LoadOptions,
 ): Promise<DeploymentView> {
 	const now = options.now ?? Date.now();
+	const known = await knownNames(kv, now, options.ttlMs);
+	if (known !== null && !known.has(name)) return { kind: "missing" };
 	let entry = entries.get(name);
 	if (!entry) {
 		entry = {
@@ -132,14 +145,51 @@ export async function loadDeployment(
 	return view(entry);
 }
 
-/** Forgets a deployment so the next request reads KV (after a write from this isolate). */
+/** The names in the index (null without one), from the cache when fresh. */
+async function knownNames(
+	kv: KVNamespace,
+	now: number,
+	ttlMs: number,
+): Promise<Set<string> | null> {
+	if (now - index.fetchedAt >= ttlMs) {
+		const stuck =
+			index.inflight !== undefined && now - (index.inflightSince ?? now) > INFLIGHT_LIMIT_MS;
+		if (!index.inflight || stuck) {
+			const attempt = readIndex(kv)
+				.then(
+					(names) => {
+						index.names = names === null ? null : new Set(names);
+						index.fetchedAt = now;
+					},
+					(error: unknown) => log("index_read_failed", { message: String(error) }),
+				)
+				.finally(() => {
+					if (index.inflight === attempt) index.inflight = undefined;
+				});
+			index.inflight = attempt;
+			index.inflightSince = now;
+			await attempt;
+		} else if (index.fetchedAt === Number.NEGATIVE_INFINITY || ttlMs === 0) {
+			await Promise.race([
+				index.inflight,
+				new Promise((resolve) => setTimeout(resolve, INFLIGHT_LIMIT_MS)),
+			]);
+		}
+	}
+	return index.names;
+}
+
+/** Forgets a deployment (and the index) so the next request reads KV (after a write from this isolate). */
 export function invalidateDeployment(name: string): void {
 	entries.delete(name);
+	index.fetchedAt = Number.NEGATIVE_INFINITY;
 }
 
 /** Forgets everything (tests). */
 export function clearConfigCache(): void {
 	entries.clear();
+	index.names = null;
+	index.fetchedAt = Number.NEGATIVE_INFINITY;
 }
 
 function remember(name: string, entry: Entry): void {

@@ -5,10 +5,10 @@
  * through it, so a value is parsed the same way everywhere. Reading never
  * throws on a bad value: it comes back `invalid` with its issues.
  */
-import { SPEC_PREFIX, specKey, stateKey } from "./keys";
+import { INDEX_KEY, SPEC_PREFIX, specKey, stateKey } from "./keys";
 import type { ConfigIssue, Parsed } from "./parse";
 import { parseJsonWith } from "./parse";
-import { DeploymentSpec } from "./spec";
+import { DEPLOYMENT_NAME, DeploymentSpec } from "./spec";
 import { KvRolloutState, type RolloutState } from "./state";
 
 /** A KV value: absent, present but invalid (with why), or parsed. */
@@ -105,4 +105,43 @@ export async function listDeploymentNames(kv: KVNamespace): Promise<string[]> {
 		cursor = page.list_complete ? undefined : page.cursor;
 	} while (cursor);
 	return names;
+}
+
+/**
+ * The index of deployment names (`index:deployments`: a JSON array), or null
+ * when there is none yet (or it is unreadable as such): the edge then looks
+ * names up one by one.
+ */
+export async function readIndex(kv: KVNamespace): Promise<string[] | null> {
+	const raw = await kv.get(INDEX_KEY, "text");
+	if (raw === null) return null;
+	try {
+		const names: unknown = JSON.parse(raw);
+		if (!Array.isArray(names)) return null;
+		return names.filter((n): n is string => typeof n === "string" && DEPLOYMENT_NAME.test(n));
+	} catch {
+		return null;
+	}
+}
+
+/** Writes the index when it differs from `current` (sorted, unique). Returns whether it wrote. */
+export async function writeIndex(
+	kv: KVNamespace,
+	names: readonly string[],
+	current: readonly string[] | null,
+): Promise<boolean> {
+	const next = [...new Set(names)].sort();
+	if (current !== null && next.join("\n") === [...new Set(current)].sort().join("\n")) return false;
+	await kv.put(INDEX_KEY, JSON.stringify(next));
+	return true;
+}
+
+/**
+ * Adds or removes one name (admin API). Two admin calls at once may race; the
+ * cron rewrites the index from the spec keys every minute, which repairs it.
+ */
+export async function updateIndex(kv: KVNamespace, name: string, present: boolean): Promise<void> {
+	const stored = await readIndex(kv);
+	const base = stored ?? (await listDeploymentNames(kv));
+	await writeIndex(kv, present ? [...base, name] : base.filter((n) => n !== name), stored);
 }

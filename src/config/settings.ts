@@ -20,6 +20,8 @@ const Settings = z.object({
 	SHADOW_SAMPLE_LIMIT: z.coerce.number().int().min(1).max(100_000).catch(1_000),
 	/** Bytes of each output kept in a shadow sample. */
 	SHADOW_SAMPLE_BYTES: z.coerce.number().int().min(64).max(65_536).catch(2_048),
+	/** Feedback de-duplication rows a deployment object keeps at most (feedback beyond is refused). */
+	FEEDBACK_SEEN_LIMIT: z.coerce.number().int().min(1000).max(100_000_000).catch(1_000_000),
 	/** Bytes of each shadow response read for comparison. */
 	SHADOW_COMPARE_BYTES: z.coerce.number().int().min(64).max(1_048_576).catch(65_536),
 });

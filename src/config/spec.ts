@@ -161,6 +161,34 @@ export const ShadowPolicy = z.strictObject({
 });
 export type ShadowPolicy = z.infer<typeof ShadowPolicy>;
 
+/**
+ * How `POST /v1/feedback` accepts outcomes for this deployment. By default
+ * only a server holding the FEEDBACK_TOKEN secret may send them; `public:
+ * true` lets browsers send them too, rate-limited per client, with at most one
+ * value per unit per minute of request, so no single client can outweigh the
+ * rest. Values outside the kind are refused (400 invalid_value).
+ */
+export const FeedbackPolicy = z
+	.discriminatedUnion("kind", [
+		z.strictObject({
+			/** 0 or 1: a conversion, a label match. */
+			kind: z.literal("binary"),
+			public: z.boolean().default(false),
+		}),
+		z.strictObject({
+			/** A number within [min, max]: a reward, a rating. */
+			kind: z.literal("numeric"),
+			min: z.number(),
+			max: z.number(),
+			public: z.boolean().default(false),
+		}),
+	])
+	.refine((p) => p.kind !== "numeric" || p.min < p.max, {
+		message: "min must be below max",
+		path: ["max"],
+	});
+export type FeedbackPolicy = z.infer<typeof FeedbackPolicy>;
+
 export const Strategy = z.enum(["shadow", "ab", "canary"]);
 export type Strategy = z.infer<typeof Strategy>;
 
@@ -177,7 +205,7 @@ export const DeploymentSpec = z.strictObject({
 	timeoutMs: z.number().int().min(1).max(60_000).default(3000),
 	/** In ab and canary, serve the champion when the candidate fails (5xx, timeout, network). */
 	fallback: z.boolean().default(true),
-	/** Bodies up to this size are buffered so they can be replayed (fallback, shadow). */
+	/** The largest request body accepted (413 beyond); bodies are read in full before a backend is called. */
 	maxBodyBytes: z
 		.number()
 		.int()
@@ -187,6 +215,7 @@ export const DeploymentSpec = z.strictObject({
 	canary: CanaryPolicy.prefault({}),
 	ab: AbPolicy.prefault({}),
 	shadow: ShadowPolicy.prefault({}),
+	feedback: FeedbackPolicy.prefault({ kind: "binary" }),
 	/** Free text for people. */
 	description: z.string().max(1000).optional(),
 });

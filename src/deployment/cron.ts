@@ -5,7 +5,7 @@
  * concurrent calls; one that fails is reported and retried next minute, and
  * never stops the others.
  */
-import { listDeploymentNames } from "../config/kv";
+import { listDeploymentNames, readIndex, writeIndex } from "../config/kv";
 
 /** Calls to deployment objects in flight at once. */
 const CONCURRENCY = 10;
@@ -48,6 +48,15 @@ export async function runController(
 	names?: readonly string[],
 ): Promise<ControllerRun> {
 	const list = names ?? (await listDeploymentNames(env.CONFIG));
+	// The edge answers unknown names from this index; rewriting it from the spec keys every
+	// minute picks up specs written by hand and repairs a lost update.
+	if (!names) {
+		await writeIndex(env.CONFIG, list, await readIndex(env.CONFIG)).catch((error: unknown) =>
+			console.error(
+				JSON.stringify({ level: "error", event: "index_write_failed", message: String(error) }),
+			),
+		);
+	}
 	const run: ControllerRun = {
 		deployments: list.length,
 		changed: [],

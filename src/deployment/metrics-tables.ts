@@ -51,6 +51,17 @@ export const METRICS_MIGRATIONS: Migration[] = [
 		version: 4,
 		statements: ["ALTER TABLE minute_stats ADD COLUMN diverted INTEGER NOT NULL DEFAULT 0"],
 	},
+	{
+		// Client faults (4xx, clients gone, bodies refused), never charged to a variant;
+		// the feedback of requests the champion answered after the candidate failed.
+		version: 5,
+		statements: [
+			"ALTER TABLE minute_stats ADD COLUMN client_faults INTEGER NOT NULL DEFAULT 0",
+			"ALTER TABLE feedback_stats ADD COLUMN fallback_n INTEGER NOT NULL DEFAULT 0",
+			"ALTER TABLE feedback_stats ADD COLUMN fallback_mean REAL NOT NULL DEFAULT 0",
+			"ALTER TABLE feedback_stats ADD COLUMN fallback_m2 REAL NOT NULL DEFAULT 0",
+		],
+	},
 ];
 
 type Row = Record<string, SqlStorageValue>;
@@ -77,7 +88,7 @@ export function ingestBatch(sql: SqlStorage, batch: IngestBatch): void {
 		sql.exec(
 			`INSERT OR REPLACE INTO minute_stats (minute, variant, threshold, epoch, requests, errors_5xx,
 			 timeouts, network_errors, fallbacks, shadow_skipped, lat_n, lat_mean, lat_m2, compared, agreed,
-			 uncomparable, diverted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			 uncomparable, diverted, client_faults) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			minute,
 			variant,
 			threshold,
@@ -87,7 +98,7 @@ export function ingestBatch(sql: SqlStorage, batch: IngestBatch): void {
 			merged.timeouts,
 			merged.networkErrors,
 			merged.fallbacks,
-			merged.shadowSkipped,
+			0, // shadow_skipped: no longer produced (bodies are always read in full)
 			merged.latency.n,
 			merged.latency.mean,
 			merged.latency.m2,
@@ -95,6 +106,7 @@ export function ingestBatch(sql: SqlStorage, batch: IngestBatch): void {
 			merged.agreed,
 			merged.uncomparable,
 			merged.diverted,
+			merged.clientFaults,
 		);
 		for (const [bucket, count] of Object.entries(aggregate.histogram)) {
 			sql.exec(
@@ -133,8 +145,8 @@ function aggregateOf(row: Row): VariantAggregate {
 		timeouts: num(row, "timeouts"),
 		networkErrors: num(row, "network_errors"),
 		fallbacks: num(row, "fallbacks"),
-		shadowSkipped: num(row, "shadow_skipped"),
 		diverted: num(row, "diverted"),
+		clientFaults: num(row, "client_faults"),
 		latency: { n: num(row, "lat_n"), mean: num(row, "lat_mean"), m2: num(row, "lat_m2") },
 		histogram: {},
 		compared: num(row, "compared"),
@@ -211,50 +223,84 @@ export function feedbackWindow(
 	return result;
 }
 
+export interface FeedbackRecord {
+	requestId: string;
+	/** The variant the unit was assigned. */
+	variant: "champion" | "candidate";
+	/** The champion answered after the candidate failed. */
+	fallback: boolean;
+	requestTime: number;
+	value: number;
+	/** The rollout the request belonged to. */
+	epoch: number;
+	/** Public feedback: the unit's tag, allowed one value per minute of request. */
+	unit?: string;
+}
+
+export type FeedbackVerdict = "added" | "duplicate" | "limited";
+
 /**
- * Records one feedback value once per request id. Returns false for a
- * duplicate (the value is then ignored).
+ * Records one feedback value once per request id (the id's MAC, which is
+ * unique to it, is the key), and, for public feedback, once per unit and
+ * minute of request. Added values update the minute's moments of the
+ * assigned variant, and those of its fallback subset.
  */
-export function addFeedback(
-	sql: SqlStorage,
-	input: {
-		requestId: string;
-		variant: "champion" | "candidate";
-		requestTime: number;
-		value: number;
-		/** The rollout the request belonged to. */
-		epoch: number;
-	},
-): boolean {
-	const inserted = sql.exec(
-		"INSERT OR IGNORE INTO feedback_seen (request_id, time) VALUES (?, ?)",
-		input.requestId,
-		input.requestTime,
-	).rowsWritten;
-	if (inserted === 0) return false;
+export function addFeedback(sql: SqlStorage, input: FeedbackRecord): FeedbackVerdict {
+	const seen = (key: string) =>
+		sql.exec(
+			"INSERT OR IGNORE INTO feedback_seen (request_id, time) VALUES (?, ?)",
+			key,
+			input.requestTime,
+		).rowsWritten > 0;
+	if (!seen(input.requestId.slice(-22))) return "duplicate";
 	const minute = Math.floor(input.requestTime / 60_000);
+	if (input.unit !== undefined && !seen(`unit:${input.unit}:${minute}`)) return "limited";
 	const stored = sql
 		.exec<Row>(
-			"SELECT n, mean, m2 FROM feedback_stats WHERE minute = ? AND variant = ? AND epoch = ?",
+			"SELECT * FROM feedback_stats WHERE minute = ? AND variant = ? AND epoch = ?",
 			minute,
 			input.variant,
 			input.epoch,
 		)
 		.toArray()[0];
-	const current: Moments = stored
-		? { n: num(stored, "n"), mean: num(stored, "mean"), m2: num(stored, "m2") }
-		: { n: 0, mean: 0, m2: 0 };
-	const next = mergeMoments(current, { n: 1, mean: input.value, m2: 0 });
+	const moments = (prefix: string): Moments =>
+		stored
+			? {
+					n: num(stored, `${prefix}n`),
+					mean: num(stored, `${prefix}mean`),
+					m2: num(stored, `${prefix}m2`),
+				}
+			: { n: 0, mean: 0, m2: 0 };
+	const one: Moments = { n: 1, mean: input.value, m2: 0 };
+	const all = mergeMoments(moments(""), one);
+	const fallback = input.fallback ? mergeMoments(moments("fallback_"), one) : moments("fallback_");
 	sql.exec(
-		"INSERT OR REPLACE INTO feedback_stats VALUES (?, ?, ?, ?, ?, ?)",
+		`INSERT OR REPLACE INTO feedback_stats (minute, variant, epoch, n, mean, m2, fallback_n,
+		 fallback_mean, fallback_m2) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		minute,
 		input.variant,
 		input.epoch,
-		next.n,
-		next.mean,
-		next.m2,
+		all.n,
+		all.mean,
+		all.m2,
+		fallback.n,
+		fallback.mean,
+		fallback.m2,
 	);
-	return true;
+	return "added";
+}
+
+/** Rows in the feedback de-duplication set (its size is capped at write time). */
+export function feedbackSeenCount(sql: SqlStorage): number {
+	return num(sql.exec<Row>("SELECT COUNT(*) AS n FROM feedback_seen").one(), "n");
+}
+
+/** Keeps only the newest `limit` shadow samples (at write time, so storage never exceeds it). */
+export function capShadowSamples(sql: SqlStorage, limit: number): void {
+	sql.exec(
+		"DELETE FROM shadow_samples WHERE id <= (SELECT MAX(id) FROM shadow_samples) - ?",
+		limit,
+	);
 }
 
 export interface MinuteSeriesRow {

@@ -29,6 +29,9 @@ import {
 	addFeedback,
 	aggregateRows,
 	applyRetention,
+	capShadowSamples,
+	type FeedbackRecord,
+	feedbackSeenCount,
 	feedbackWindow,
 	hasData,
 	ingestBatch,
@@ -44,16 +47,21 @@ import { migrate } from "./sql-migrations";
 const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-export interface FeedbackInput {
-	requestId: string;
-	variant: "champion" | "candidate";
-	requestTime: number;
-	value: number;
+export type FeedbackInput = Omit<FeedbackRecord, "epoch">;
+
+export interface FeedbackResult {
+	duplicate: boolean;
+	/** Public feedback: this unit already sent a value for that minute of request. */
+	limited: boolean;
+	/** The de-duplication set is full (FEEDBACK_SEEN_LIMIT): nothing was recorded. */
+	full: boolean;
 }
 
 export class DeploymentObject extends DurableObject<Env> {
 	#alarmSet = false;
 	#authority: Authority | undefined;
+	/** Rows in feedback_seen, counted once per instance, then kept up to date. */
+	#feedbackSeen: number | undefined;
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
@@ -118,22 +126,36 @@ export class DeploymentObject extends DurableObject<Env> {
 
 	// Metrics.
 
-	/** Adds an isolate's batch of pre-aggregated observations and shadow samples. */
+	/** Adds an isolate's batch of pre-aggregated observations and shadow samples (capped at write time). */
 	async ingest(batch: IngestBatch): Promise<void> {
-		this.ctx.storage.transactionSync(() => ingestBatch(this.ctx.storage.sql, batch));
+		const limit = settingsOf(this.env).SHADOW_SAMPLE_LIMIT;
+		this.ctx.storage.transactionSync(() => {
+			ingestBatch(this.ctx.storage.sql, batch);
+			if (batch.samples.length > 0) capShadowSamples(this.ctx.storage.sql, limit);
+		});
 		await this.ensureRetentionAlarm();
 	}
 
-	/** Attributes a feedback value to its request's variant; a repeated request id is a duplicate. */
-	async recordFeedback(input: FeedbackInput): Promise<{ duplicate: boolean }> {
-		const added = this.ctx.storage.transactionSync(() => {
-			const { state } = loadRollout(this.ctx.storage.sql);
+	/**
+	 * Attributes a feedback value to its request's assigned variant; a repeated
+	 * request id is a duplicate. Storage is capped at write time: past
+	 * FEEDBACK_SEEN_LIMIT de-duplication rows, feedback is refused until
+	 * retention frees room.
+	 */
+	async recordFeedback(input: FeedbackInput): Promise<FeedbackResult> {
+		const sql = this.ctx.storage.sql;
+		this.#feedbackSeen ??= feedbackSeenCount(sql);
+		if (this.#feedbackSeen >= settingsOf(this.env).FEEDBACK_SEEN_LIMIT)
+			return { duplicate: false, limited: false, full: true };
+		const verdict = this.ctx.storage.transactionSync(() => {
+			const { state } = loadRollout(sql);
 			// Feedback about a request from before the current rollout started belongs to no analysis window.
 			const epoch = state && input.requestTime >= epochOf(state) ? epochOf(state) : 0;
-			return addFeedback(this.ctx.storage.sql, { ...input, epoch });
+			return addFeedback(sql, { ...input, epoch });
 		});
+		if (verdict !== "duplicate") this.#feedbackSeen += verdict === "added" && input.unit ? 2 : 1;
 		await this.ensureRetentionAlarm();
-		return { duplicate: !added };
+		return { duplicate: verdict === "duplicate", limited: verdict === "limited", full: false };
 	}
 
 	/** Aggregates per (variant, threshold) over [fromMs, toMs), minute-aligned. */
@@ -164,6 +186,7 @@ export class DeploymentObject extends DurableObject<Env> {
 			sampleLimit: settings.SHADOW_SAMPLE_LIMIT,
 			feedbackBefore: now - settings.FEEDBACK_WINDOW_DAYS * DAY_MS,
 		});
+		this.#feedbackSeen = undefined;
 		this.#alarmSet = false;
 		if (hasData(this.ctx.storage.sql)) await this.ensureRetentionAlarm();
 	}

@@ -16,10 +16,10 @@ export interface VariantAggregate {
 	networkErrors: number;
 	/** Candidate failures answered by the champion. */
 	fallbacks: number;
-	/** Shadow mode: requests not copied (body too large to replay). */
-	shadowSkipped: number;
 	/** Candidate units served by the champion because an isolate's breaker was open (in `requests`). */
 	diverted: number;
+	/** Client faults (a 4xx answer, a client gone, a body refused): in `requests`, never errors. */
+	clientFaults: number;
 	/** Latency to response headers of every response that arrived (ok and 5xx). */
 	latency: Moments;
 	histogram: Histogram;
@@ -36,8 +36,8 @@ export function emptyAggregate(): VariantAggregate {
 		timeouts: 0,
 		networkErrors: 0,
 		fallbacks: 0,
-		shadowSkipped: 0,
 		diverted: 0,
+		clientFaults: 0,
 		latency: emptyMoments(),
 		histogram: {},
 		compared: 0,
@@ -71,9 +71,10 @@ export function addObservation(a: VariantAggregate, o: Observation): void {
 	if (o.outcome === "http_5xx") a.errors5xx += 1;
 	else if (o.outcome === "timeout") a.timeouts += 1;
 	else if (o.outcome === "network") a.networkErrors += 1;
+	else if (o.outcome === "client") a.clientFaults += 1;
 	if (o.fallback) a.fallbacks += 1;
-	if (o.shadowSkipped) a.shadowSkipped += 1;
-	if (o.outcome === "ok" || o.outcome === "http_5xx") {
+	// Latency of every answer that arrived (a client fault with no answer has none).
+	if (o.status > 0) {
 		pushValue(a.latency, o.latencyMs);
 		addToHistogram(a.histogram, o.latencyMs);
 	}
@@ -95,8 +96,8 @@ export function mergeAggregates(a: VariantAggregate, b: VariantAggregate): Varia
 		timeouts: a.timeouts + b.timeouts,
 		networkErrors: a.networkErrors + b.networkErrors,
 		fallbacks: a.fallbacks + b.fallbacks,
-		shadowSkipped: a.shadowSkipped + b.shadowSkipped,
 		diverted: a.diverted + b.diverted,
+		clientFaults: a.clientFaults + b.clientFaults,
 		latency: mergeMoments(a.latency, b.latency),
 		histogram: mergeHistograms(a.histogram, b.histogram),
 		compared: a.compared + b.compared,

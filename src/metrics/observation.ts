@@ -19,13 +19,12 @@ export interface Observation {
 	/** Unix ms. */
 	time: number;
 	outcome: Outcome;
+	/** The backend's HTTP status, 0 when no answer arrived. */
 	status: number;
 	/** Milliseconds until the response headers (or the failure). */
 	latencyMs: number;
 	/** The candidate failed and the champion answered instead. */
 	fallback: boolean;
-	/** Shadow mode only: this request was not copied because its body could not be replayed. */
-	shadowSkipped?: boolean;
 	/** Assigned the candidate, served by the champion because this isolate's breaker is open. */
 	diverted?: boolean;
 }

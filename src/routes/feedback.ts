@@ -1,12 +1,24 @@
 /**
  * `POST /v1/feedback` — `{ "requestId": "...", "value": number }` attributes an
  * outcome (a label match, a conversion 0/1, a reward) to the deployment and
- * variant encoded in the signed request id. Idempotent per request id.
+ * the variant the request id names: the ASSIGNED variant (a fallback answered
+ * by the champion still counts for the candidate, flagged), never a QA-pinned
+ * request. Idempotent per request id.
+ *
+ * Integrity: server to server by default (`Authorization: Bearer
+ * <FEEDBACK_TOKEN>`); a spec with `feedback.public` also takes tokenless
+ * feedback, rate-limited per client address (the FEEDBACK_LIMITER binding),
+ * with at most one value per unit per minute of request. Values must fit the
+ * spec's `feedback.kind`.
  */
 import { Hono } from "hono";
+import { timingSafeEqual } from "hono/utils/buffer";
 import { z } from "zod";
+import { loadDeployment } from "../config/cache";
 import { settingsOf } from "../config/settings";
+import type { FeedbackPolicy } from "../config/spec";
 import { HttpError } from "../errors";
+import { signingKeys } from "../lib/keys";
 import { verifyRequestId } from "../routing/request-id";
 import type { AppEnv } from "../types";
 
@@ -17,7 +29,36 @@ const FeedbackBody = z.object({
 	value: z.number(),
 });
 
+async function bearer(header: string | undefined, expected: string): Promise<boolean | null> {
+	if (header === undefined) return null;
+	const match = /^Bearer\s+(\S+)$/i.exec(header);
+	return expected.length > 0 && match !== null && (await timingSafeEqual(match[1] ?? "", expected));
+}
+
+function checkValue(policy: FeedbackPolicy, value: number): void {
+	if (policy.kind === "binary" && value !== 0 && value !== 1)
+		throw new HttpError(400, "invalid_value", "value must be 0 or 1 for this deployment");
+	if (policy.kind === "numeric" && (value < policy.min || value > policy.max))
+		throw new HttpError(
+			400,
+			"invalid_value",
+			`value must be within [${policy.min}, ${policy.max}] for this deployment`,
+		);
+}
+
 export const feedbackRoutes = new Hono<AppEnv>().post("/", async (c) => {
+	const token = await bearer(c.req.header("authorization"), c.env.FEEDBACK_TOKEN ?? "");
+	if (token === false)
+		throw new HttpError(401, "unauthorized", "wrong feedback token", undefined, {
+			"www-authenticate": 'Bearer realm="switchyard-feedback"',
+		});
+	if (token === null) {
+		// Tokenless feedback is public feedback: limited per client before any work is done.
+		const client = c.req.header("cf-connecting-ip") ?? "unknown";
+		const { success } = await c.env.FEEDBACK_LIMITER.limit({ key: client });
+		if (!success)
+			throw new HttpError(429, "rate_limited", "too much feedback from this client; slow down");
+	}
 	let body: unknown;
 	try {
 		body = await c.req.json();
@@ -46,29 +87,59 @@ export const feedbackRoutes = new Hono<AppEnv>().post("/", async (c) => {
 		);
 	}
 	const { requestId, value } = parsed.data;
-	const claims = await verifyRequestId(c.env.SIGNING_KEY, requestId);
+	const claims = await verifyRequestId(signingKeys(c.env), requestId);
 	if (!claims)
 		throw new HttpError(
 			400,
 			"invalid_request_id",
 			"requestId is not a request id this edge issued",
 		);
-	const windowDays = settingsOf(c.env).FEEDBACK_WINDOW_DAYS;
-	if (Date.now() - claims.time > windowDays * DAY_MS) {
+	const settings = settingsOf(c.env);
+	if (Date.now() - claims.time > settings.FEEDBACK_WINDOW_DAYS * DAY_MS) {
 		throw new HttpError(
 			410,
 			"request_id_expired",
-			`feedback is accepted for ${windowDays} days after a request`,
+			`feedback is accepted for ${settings.FEEDBACK_WINDOW_DAYS} days after a request`,
 		);
 	}
-	let duplicate: boolean;
+	const deployment = await loadDeployment(c.env.CONFIG, claims.deployment, {
+		ttlMs: settings.CONFIG_TTL_SECONDS * 1000,
+	});
+	if (deployment.kind !== "ok")
+		throw new HttpError(404, "deployment_not_found", "the request's deployment no longer exists");
+	const policy = deployment.spec.feedback;
+	if (token === null && !policy.public)
+		throw new HttpError(
+			401,
+			"unauthorized",
+			"this deployment takes feedback with its token only (Authorization: Bearer <FEEDBACK_TOKEN>)",
+			undefined,
+			{ "www-authenticate": 'Bearer realm="switchyard-feedback"' },
+		);
+	checkValue(policy, value);
+	const answer = {
+		deployment: claims.deployment,
+		variant: claims.assigned,
+		fallback: claims.fallback,
+	};
+	if (claims.pinned)
+		return c.json({
+			...answer,
+			accepted: false,
+			duplicate: false,
+			reason: "pinned by a QA override: not analysed",
+		});
+	let result: { duplicate: boolean; limited: boolean; full: boolean };
 	try {
-		({ duplicate } = await c.env.DEPLOYMENT.getByName(claims.deployment).recordFeedback({
+		result = await c.env.DEPLOYMENT.getByName(claims.deployment).recordFeedback({
 			requestId,
-			variant: claims.variant,
+			variant: claims.assigned,
+			fallback: claims.fallback,
 			requestTime: claims.time,
 			value,
-		}));
+			// Public feedback: one value per unit per minute of request.
+			...(token === null ? { unit: claims.unit } : {}),
+		});
 	} catch (error) {
 		console.error(
 			JSON.stringify({
@@ -84,10 +155,16 @@ export const feedbackRoutes = new Hono<AppEnv>().post("/", async (c) => {
 			"feedback could not be stored; retry (feedback is idempotent)",
 		);
 	}
+	if (result.full)
+		throw new HttpError(
+			503,
+			"feedback_capacity",
+			"feedback storage for this deployment is full; it frees up as old feedback ages out",
+		);
 	return c.json({
-		accepted: !duplicate,
-		duplicate,
-		deployment: claims.deployment,
-		variant: claims.variant,
+		...answer,
+		accepted: !result.duplicate && !result.limited,
+		duplicate: result.duplicate,
+		...(result.limited ? { reason: "this unit already sent a value for that minute" } : {}),
 	});
 });

@@ -1,4 +1,9 @@
-/** `ANY /v1/models/:name/*`: the prediction route (thin: load config, hand over to the proxy). */
+/**
+ * `ANY /v1/models/:name/*`: the prediction route (thin: load config, hand over
+ * to the proxy). The name and the rest of the path are cut from the RAW path:
+ * the rest is forwarded byte for byte, and a name that needs decoding is no
+ * name (deployment names are plain lowercase letters, digits and dashes).
+ */
 import { Hono } from "hono";
 import { loadDeployment } from "../config/cache";
 import { settingsOf } from "../config/settings";
@@ -12,10 +17,24 @@ import type { AppEnv } from "../types";
 
 const PREFIX = "/v1/models/";
 
+/** `.` or `..` segments (plain or percent-encoded) and backslashes would let a URL parser climb out of the backend's base path. */
+const CLIMBING = /(?:^|\/)(?:\.|%2e){1,2}(?:\/|$)|\\|%5c/i;
+
 export const predictRoutes = new Hono<AppEnv>().all("/:name/*", async (c) => {
-	const name = c.req.param("name");
+	const target = requestTarget(c.req.url);
+	const end = target.path.indexOf("/", PREFIX.length);
+	const name =
+		target.path.startsWith(PREFIX) && end > 0 ? target.path.slice(PREFIX.length, end) : "";
 	if (!DEPLOYMENT_NAME.test(name)) {
-		throw new HttpError(404, "deployment_not_found", `no deployment named "${name}"`);
+		throw new HttpError(404, "deployment_not_found", "no deployment by that name");
+	}
+	const restPath = target.path.slice(end);
+	if (CLIMBING.test(restPath)) {
+		throw new HttpError(
+			400,
+			"invalid_path",
+			"the path may not contain '.' or '..' segments or backslashes",
+		);
 	}
 	const settings = settingsOf(c.env);
 	const deployment = await loadDeployment(c.env.CONFIG, name, {
@@ -26,19 +45,14 @@ export const predictRoutes = new Hono<AppEnv>().all("/:name/*", async (c) => {
 		throw new HttpError(404, "deployment_not_found", `no deployment named "${name}"`);
 	}
 	if (deployment.kind === "unavailable") {
-		throw new HttpError(
-			503,
-			"deployment_unavailable",
-			`the spec of "${name}" in KV is invalid and no earlier valid spec is known`,
-			deployment.issues,
-		);
+		// The spec's issues are for operators (admin API, logs), not for clients.
+		throw new HttpError(503, "deployment_unavailable", `deployment "${name}" is not available`);
 	}
-	const target = requestTarget(c.req.url);
 	return proxyPrediction(c, {
 		spec: deployment.spec,
 		state: deployment.state,
 		target,
-		restPath: target.path.slice(PREFIX.length + name.length),
+		restPath,
 		settings,
 		recorder: recorderFor(c.env, c.executionCtx),
 		breaker: breakerFor(name, deployment.generation, deployment.spec.canary.maxErrorRate),

@@ -3,10 +3,23 @@
  * path + query, or a service binding), bounds the wait for response headers
  * with a timeout, and classifies the outcome for fallback and metrics. Never
  * throws: a failure is a result.
+ *
+ * Client faults are never model faults: a 4xx answer (the request was
+ * wrong) and a client that went away are `client`; only 5xx, timeouts and
+ * network failures count against the variant that produced them.
  */
 import type { Backend } from "../config/spec";
 
-export type Outcome = "ok" | "http_5xx" | "timeout" | "network";
+export type Outcome = "ok" | "client" | "http_5xx" | "timeout" | "network";
+
+/** True for the outcomes that count against a variant (and trigger fallback and the breaker). */
+export function isVariantFault(outcome: Outcome): boolean {
+	return outcome === "http_5xx" || outcome === "timeout" || outcome === "network";
+}
+
+function outcomeOf(status: number): Outcome {
+	return status >= 500 ? "http_5xx" : status >= 400 ? "client" : "ok";
+}
 
 export interface BackendResult {
 	outcome: Outcome;
@@ -78,8 +91,10 @@ function isFetcher(value: unknown): value is Fetcher {
 export interface ForwardInit {
 	method: string;
 	headers: Headers;
-	/** A replayable buffer, a one-shot stream, or nothing. */
-	body: ArrayBuffer | ReadableStream | null;
+	/** The client's body, read in full before any backend is called (so it can be replayed). */
+	body: ArrayBuffer | null;
+	/** Aborted when the client goes away: the call stops, and its failure is the client's. */
+	clientSignal?: AbortSignal;
 }
 
 /**
@@ -93,18 +108,22 @@ export async function callBackend(
 	now: () => number = Date.now,
 ): Promise<BackendResult> {
 	const started = now();
-	const signal = AbortSignal.timeout(timeoutMs);
+	const timeout = AbortSignal.timeout(timeoutMs);
 	try {
-		const response = await send(upstream, init, signal);
+		const response = await send(upstream, init, withClient(timeout, init.clientSignal));
 		return {
-			outcome: response.status >= 500 ? "http_5xx" : "ok",
+			outcome: outcomeOf(response.status),
 			response,
 			status: response.status,
 			latencyMs: now() - started,
 		};
 	} catch (error) {
-		return failure(error, signal, now() - started, 0, timeoutMs);
+		return failure(error, timeout, init.clientSignal, now() - started, 0, timeoutMs);
 	}
+}
+
+function withClient(timeout: AbortSignal, client: AbortSignal | undefined): AbortSignal {
+	return client ? AbortSignal.any([timeout, client]) : timeout;
 }
 
 /**
@@ -120,17 +139,17 @@ export async function callBackendForText(
 	now: () => number = Date.now,
 ): Promise<BackendResult & { text?: string; truncated?: boolean }> {
 	const started = now();
-	const signal = AbortSignal.timeout(timeoutMs);
+	const timeout = AbortSignal.timeout(timeoutMs);
 	let status = 0;
 	let latencyMs = 0;
 	try {
-		const response = await send(upstream, init, signal);
+		const response = await send(upstream, init, timeout);
 		status = response.status;
 		latencyMs = now() - started;
 		const { text, truncated } = await readText(response, maxBytes);
-		return { outcome: status >= 500 ? "http_5xx" : "ok", status, latencyMs, text, truncated };
+		return { outcome: outcomeOf(status), status, latencyMs, text, truncated };
 	} catch (error) {
-		return failure(error, signal, latencyMs || now() - started, status, timeoutMs);
+		return failure(error, timeout, undefined, latencyMs || now() - started, status, timeoutMs);
 	}
 }
 
@@ -147,12 +166,16 @@ function send(upstream: Upstream, init: ForwardInit, signal: AbortSignal): Promi
 
 function failure(
 	error: unknown,
-	signal: AbortSignal,
+	timeout: AbortSignal,
+	client: AbortSignal | undefined,
 	latencyMs: number,
 	status: number,
 	timeoutMs: number,
 ): BackendResult {
-	const timedOut = signal.aborted;
+	if (client?.aborted) {
+		return { outcome: "client", status, latencyMs, error: "the client went away" };
+	}
+	const timedOut = timeout.aborted;
 	return {
 		outcome: timedOut ? "timeout" : "network",
 		status,

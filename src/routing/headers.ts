@@ -1,8 +1,12 @@
 /**
- * Which request headers reach a model backend: the end-to-end ones. Hop-by-hop
- * headers (RFC 9110 §7.6.1, plus any named in Connection), Switchyard's own
- * cookie and control headers, and an admin token used for a QA override stay
- * at the edge.
+ * Which request headers reach a model backend: the end-to-end ones, in one
+ * pass over what arrived. Dropped: hop-by-hop headers (RFC 9110 §7.6.1, plus
+ * any named in Connection), those fetch recomputes (host, content-length),
+ * Switchyard's own control headers and cookie, the client's own
+ * `forwarded` / `x-forwarded-*` claims (replaced from what the edge knows),
+ * and any header whose value carries a secret (the admin token, the feedback
+ * token), whatever its name. `Authorization` meant for the model passes
+ * through untouched: model APIs need it.
  */
 
 const HOP_BY_HOP = [
@@ -17,30 +21,47 @@ const HOP_BY_HOP = [
 	"upgrade",
 ];
 
-/** Headers Switchyard consumes and never forwards. */
+/** Pins a request to a variant (QA), with {@link QA_TOKEN_HEADER}. */
 export const VARIANT_OVERRIDE_HEADER = "x-switchyard-variant";
+/** Carries the admin token for a QA override; never forwarded. */
+export const QA_TOKEN_HEADER = "x-switchyard-token";
 
-/** Never forwarded: hop-by-hop, recomputed by fetch (host, content-length), or Switchyard's own. */
-const DROPPED = new Set([...HOP_BY_HOP, "host", "content-length", VARIANT_OVERRIDE_HEADER]);
+/** Client claims about the path to the edge: the edge states its own. */
+const FORWARDING = [
+	"forwarded",
+	"x-forwarded-for",
+	"x-forwarded-host",
+	"x-forwarded-proto",
+	"x-real-ip",
+];
+
+/** Never forwarded. */
+const DROPPED = new Set([
+	...HOP_BY_HOP,
+	...FORWARDING,
+	"host",
+	"content-length",
+	VARIANT_OVERRIDE_HEADER,
+	QA_TOKEN_HEADER,
+]);
 
 export interface ForwardHeaderOptions {
 	/** Switchyard's cookie, removed from the Cookie header. */
 	cookieName: string;
-	/** Drop Authorization (it carried the admin token for a QA override). */
-	dropAuthorization: boolean;
+	/** Values that must never reach a backend; a header containing one is dropped. */
+	secrets: readonly string[];
+	/** What the edge knows about the client and itself. */
+	forwarded: { clientIp: string | null; proto: "http" | "https"; host: string };
 }
 
 export function forwardHeaders(incoming: Headers, options: ForwardHeaderOptions): Headers {
-	// One pass over what arrived (a handful of headers) instead of deleting every
-	// name that might be there: the hot path runs this for every prediction.
 	const listed = incoming.get("connection");
 	const dropped = listed
 		? new Set(listed.split(",").map((name) => name.trim().toLowerCase()))
 		: null;
 	const headers = new Headers();
 	for (const [name, value] of incoming) {
-		if (DROPPED.has(name) || dropped?.has(name)) continue;
-		if (name === "authorization" && options.dropAuthorization) continue;
+		if (DROPPED.has(name) || dropped?.has(name) || carriesSecret(value, options.secrets)) continue;
 		if (name === "cookie") {
 			const kept = value.includes(`${options.cookieName}=`)
 				? withoutCookie(value, options.cookieName)
@@ -50,7 +71,16 @@ export function forwardHeaders(incoming: Headers, options: ForwardHeaderOptions)
 		}
 		headers.append(name, value);
 	}
+	const { clientIp, proto, host } = options.forwarded;
+	if (clientIp) headers.set("x-forwarded-for", clientIp);
+	headers.set("x-forwarded-proto", proto);
+	headers.set("x-forwarded-host", host);
 	return headers;
+}
+
+function carriesSecret(value: string, secrets: readonly string[]): boolean {
+	for (const secret of secrets) if (secret.length > 0 && value.includes(secret)) return true;
+	return false;
 }
 
 /** A Cookie header without the cookie called `name`. */

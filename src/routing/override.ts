@@ -1,11 +1,14 @@
 /**
- * QA override: `x-switchyard-variant: champion|candidate` pins a request to a
- * variant, but only with `Authorization: Bearer <ADMIN_TOKEN>` (compared in
- * constant time). Without a valid token the header is ignored.
+ * QA override: `x-switchyard-variant: champion|candidate` (exactly, lowercase)
+ * pins a request to a variant, but only with `x-switchyard-token:
+ * <ADMIN_TOKEN>` (compared in constant time). Without a valid token the
+ * header is ignored. Neither header is ever forwarded, and the token has its
+ * own header so `Authorization` stays the model's. Pinned requests are kept
+ * out of every analysis.
  */
 import { timingSafeEqual } from "hono/utils/buffer";
 import type { Variant } from "./assign";
-import { VARIANT_OVERRIDE_HEADER } from "./headers";
+import { QA_TOKEN_HEADER, VARIANT_OVERRIDE_HEADER } from "./headers";
 
 export async function variantOverride(
 	headers: Headers,
@@ -13,8 +16,7 @@ export async function variantOverride(
 ): Promise<Variant | null> {
 	const requested = headers.get(VARIANT_OVERRIDE_HEADER);
 	if (requested !== "champion" && requested !== "candidate") return null;
-	const authorization = headers.get("authorization") ?? "";
-	const match = /^Bearer\s+(\S+)$/i.exec(authorization);
-	if (!match || !adminToken) return null;
-	return (await timingSafeEqual(match[1] ?? "", adminToken)) ? requested : null;
+	const token = headers.get(QA_TOKEN_HEADER);
+	if (!token || !adminToken) return null;
+	return (await timingSafeEqual(token, adminToken)) ? requested : null;
 }

@@ -10,6 +10,7 @@ import { saltOf } from "../config/spec";
 import type { KvRolloutState } from "../config/state";
 import { epochOf, routingOf } from "../config/state";
 import { HttpError } from "../errors";
+import { signingKeys } from "../lib/keys";
 import type { Observation, Recorder } from "../metrics/observation";
 import { completeShadow } from "../shadow/run";
 import type { AppEnv } from "../types";
@@ -20,19 +21,20 @@ import {
 	callBackend,
 	callBackendForText,
 	type ForwardInit,
+	isVariantFault,
 	type RequestTarget,
 	readText,
 	resolveUpstream,
 } from "./forward";
 import { forwardHeaders } from "./headers";
 import { variantOverride } from "./override";
-import { signRequestId } from "./request-id";
+import { signRequestId, unitTag } from "./request-id";
 import { UNIT_COOKIE, unitCookie, unitOf } from "./unit";
 
 export interface PredictionInput {
 	spec: DeploymentSpec;
 	state: KvRolloutState;
-	/** The part of the path after /v1/models/<name>. */
+	/** The raw part of the path after /v1/models/<name>, forwarded byte for byte. */
 	restPath: string;
 	/** The request URL's origin, path and query. */
 	target: RequestTarget;
@@ -42,12 +44,6 @@ export interface PredictionInput {
 	breaker: Breaker;
 }
 
-interface PreparedBody {
-	body: ArrayBuffer | ReadableStream | null;
-	/** Buffered, so it can be sent again (fallback, shadow copy). */
-	replayable: boolean;
-}
-
 export async function proxyPrediction(
 	c: Context<AppEnv>,
 	input: PredictionInput,
@@ -55,9 +51,10 @@ export async function proxyPrediction(
 	const { spec, state, settings, recorder, target } = input;
 	const request = c.req.raw;
 	const env = c.env;
+	const keys = signingKeys(env);
 	const time = Date.now();
 	const routing = routingOf(spec, state);
-	const unit = await unitOf(c, spec.assignment, env.SIGNING_KEY);
+	const unit = await unitOf(c, spec.assignment, keys);
 	const override = await variantOverride(request.headers, env.ADMIN_TOKEN);
 	// Requests pinned by a QA override are recorded at threshold -1, outside every analysis window.
 	const segment = {
@@ -69,20 +66,53 @@ export async function proxyPrediction(
 		(routing.mode === "split"
 			? assignVariant(saltOf(spec), unit.id, routing.threshold, spec.assignment.hashVersion)
 			: "champion");
-
 	const shadowing = routing.mode === "shadow" && override === null;
 	// An open breaker diverts the candidate's units to the champion, before any call.
 	const diverted = assigned === "candidate" && override === null && input.breaker.open;
 	const mayFallBack = assigned === "candidate" && spec.fallback && override === null && !diverted;
-	// Only a body that may be sent twice (fallback, shadow copy) is buffered; the rest streams.
-	const prepared = await prepareBody(request, spec.maxBodyBytes, shadowing || mayFallBack);
+	const claims = {
+		deployment: spec.name,
+		assigned,
+		fallback: false,
+		diverted,
+		pinned: override !== null,
+		time,
+		unit: unitTag(unit.id),
+	};
+	const own = async (served: Variant): Promise<Record<string, string>> => {
+		const headers: Record<string, string> = {
+			"x-model-variant": served,
+			"x-model-version": spec[served].version,
+			"x-request-id": await signRequestId(keys, claims),
+		};
+		if (claims.fallback) headers["x-switchyard-fallback"] = "1";
+		else if (diverted) headers["x-switchyard-fallback"] = "breaker";
+		if (unit.fresh) headers["set-cookie"] = await unitCookie(unit.id, keys, target.secure);
+		return headers;
+	};
+
+	// The whole body first: a slow, broken or oversized upload is the client's fault, never a
+	// backend's timeout, and a body in hand can be replayed (fallback, shadow copy).
+	const body = await readBody(request, spec.maxBodyBytes).catch(async (error: unknown) => {
+		const fault = error instanceof HttpError ? error : clientClosed();
+		recorder.observe(clientFault(spec.name, assigned, segment, time));
+		throw new HttpError(fault.status, fault.code, fault.message, undefined, {
+			"x-request-id": await signRequestId(keys, claims),
+		});
+	});
 	const init: ForwardInit = {
 		method: request.method,
 		headers: forwardHeaders(request.headers, {
 			cookieName: UNIT_COOKIE,
-			dropAuthorization: override !== null,
+			secrets: [env.ADMIN_TOKEN, env.FEEDBACK_TOKEN],
+			forwarded: {
+				clientIp: request.headers.get("cf-connecting-ip"),
+				proto: target.secure ? "https" : "http",
+				host: hostOf(target.origin),
+			},
 		}),
-		body: prepared.body,
+		body,
+		clientSignal: request.signal,
 	};
 	const send = (variant: Variant) => {
 		const upstream = resolveUpstream(
@@ -96,18 +126,16 @@ export async function proxyPrediction(
 		return callBackend(upstream, init, spec.timeoutMs);
 	};
 
-	const copyToShadow = shadowing && prepared.replayable && Math.random() < routing.sampleRate;
+	const copyToShadow =
+		shadowing && Math.random() < (routing.mode === "shadow" ? routing.sampleRate : 0);
 	const shadowCall = copyToShadow ? startShadowCall(c, input, init, segment.epoch) : undefined;
 
 	let served: Variant = diverted ? "champion" : assigned;
 	let result = await send(served);
-	let fallback = false;
-	if (assigned === "candidate" && override === null && !diverted) {
-		if (input.breaker.record(Date.now(), result.outcome !== "ok")) {
+	if (assigned === "candidate" && override === null && !diverted && result.outcome !== "client") {
+		if (input.breaker.record(Date.now(), isVariantFault(result.outcome))) {
 			breakerStats.trips += 1;
-			console.error(
-				JSON.stringify({ level: "error", event: "breaker_opened", deployment: spec.name }),
-			);
+			log("breaker_opened", { deployment: spec.name });
 		}
 	}
 	if (diverted) {
@@ -116,62 +144,56 @@ export async function proxyPrediction(
 			...observation(spec.name, "candidate", segment, time, result, false),
 			diverted: true,
 		});
-	} else if (mayFallBack && result.outcome !== "ok" && prepared.replayable) {
+	} else if (mayFallBack && isVariantFault(result.outcome)) {
 		recorder.observe(observation(spec.name, "candidate", segment, time, result, true));
 		result = await send("champion");
 		served = "champion";
-		fallback = true;
+		claims.fallback = true;
 	} else {
-		recorder.observe({
-			...observation(spec.name, assigned, segment, time, result, false),
-			...(shadowing && !prepared.replayable ? { shadowSkipped: true } : {}),
-		});
+		recorder.observe(observation(spec.name, assigned, segment, time, result, false));
 	}
 
-	const own: Record<string, string> = {
-		"x-model-variant": served,
-		"x-model-version": spec[served].version,
-		"x-request-id": await signRequestId(env.SIGNING_KEY, {
-			deployment: spec.name,
-			variant: served,
-			time,
-		}),
-	};
-	if (fallback) own["x-switchyard-fallback"] = "1";
-	else if (diverted) own["x-switchyard-fallback"] = "breaker";
-	if (unit.fresh) own["set-cookie"] = await unitCookie(unit.id, env.SIGNING_KEY, target.secure);
-
+	const headers = await own(served);
 	const response = result.response;
 	if (!response) {
 		if (shadowCall)
 			c.executionCtx.waitUntil(shadowCall.finish(Promise.resolve(null), result.latencyMs));
+		// Internals (which binding, which error) go to the logs, not to the client.
+		log("backend_failed", {
+			deployment: spec.name,
+			variant: served,
+			outcome: result.outcome,
+			requestId: headers["x-request-id"],
+			message: result.error,
+		});
+		if (result.outcome === "client") throw withHeaders(clientClosed(), headers);
 		const timedOut = result.outcome === "timeout";
 		throw new HttpError(
 			timedOut ? 504 : 502,
 			timedOut ? "backend_timeout" : "backend_unavailable",
-			`the ${served} backend did not answer: ${result.error ?? result.outcome}`,
+			timedOut ? "the model did not answer in time" : "the model could not be reached",
 			undefined,
-			own,
+			headers,
 		);
 	}
 
-	let body: BodyInit | null = response.body;
+	let out: BodyInit | null = response.body;
 	if (shadowCall) {
 		const { forClient, forComparison } = await splitForComparison(
 			response,
 			settings.SHADOW_COMPARE_BYTES,
 			spec.timeoutMs,
 		);
-		body = forClient;
+		out = forClient;
 		c.executionCtx.waitUntil(shadowCall.finish(forComparison, result.latencyMs));
 	}
 	// One copy of the backend's response (its headers are immutable), then Switchyard's headers.
-	const out = new Response(body, response);
-	for (const name in own) {
-		if (name === "set-cookie") out.headers.append(name, own[name] as string);
-		else out.headers.set(name, own[name] as string);
+	const reply = new Response(out, response);
+	for (const name in headers) {
+		if (name === "set-cookie") reply.headers.append(name, headers[name] as string);
+		else reply.headers.set(name, headers[name] as string);
 	}
-	return out;
+	return reply;
 }
 
 /** Starts the candidate's copy now, in parallel with the champion; finishing it is background work. */
@@ -183,7 +205,7 @@ function startShadowCall(
 ) {
 	const { spec, settings, recorder, target } = input;
 	const time = Date.now();
-	const body = init.body instanceof ArrayBuffer ? init.body : null;
+	const body = init.body;
 	const upstream = resolveUpstream(
 		spec.candidate,
 		c.env,
@@ -196,7 +218,7 @@ function startShadowCall(
 			? Promise.resolve(missingBinding(upstream.error))
 			: callBackendForText(
 					upstream,
-					{ ...init, headers: new Headers(init.headers), body },
+					{ method: init.method, headers: new Headers(init.headers), body },
 					spec.timeoutMs,
 					settings.SHADOW_COMPARE_BYTES,
 				);
@@ -300,20 +322,79 @@ function concat(chunks: Uint8Array[], size: number): Uint8Array {
 	return bytes;
 }
 
-async function prepareBody(
-	request: Request,
-	maxBytes: number,
-	replay: boolean,
-): Promise<PreparedBody> {
-	if (request.body === null || request.method === "GET" || request.method === "HEAD") {
-		return { body: null, replayable: true };
-	}
-	if (!replay) return { body: request.body, replayable: false };
+/**
+ * Reads the client's body in full, up to `maxBytes` (413 beyond, checked on
+ * the declared length first). A client that goes away meanwhile is a client
+ * fault (thrown as such).
+ */
+async function readBody(request: Request, maxBytes: number): Promise<ArrayBuffer | null> {
+	if (request.body === null || request.method === "GET" || request.method === "HEAD") return null;
 	const declared = request.headers.get("content-length");
-	const length = declared === null ? Number.NaN : Number(declared);
-	if (Number.isFinite(length) && length <= maxBytes)
-		return { body: await request.arrayBuffer(), replayable: true };
-	return { body: request.body, replayable: false };
+	if (declared !== null && Number(declared) > maxBytes) throw tooLarge(maxBytes);
+	if (declared !== null && Number.isFinite(Number(declared))) return request.arrayBuffer();
+	const reader = request.body.getReader();
+	const chunks: Uint8Array[] = [];
+	let size = 0;
+	for (;;) {
+		const { done, value } = await reader.read();
+		if (done) break;
+		size += value.byteLength;
+		if (size > maxBytes) {
+			await reader.cancel();
+			throw tooLarge(maxBytes);
+		}
+		chunks.push(value);
+	}
+	return concat(chunks, size).buffer as ArrayBuffer;
+}
+
+function tooLarge(maxBytes: number): HttpError {
+	return new HttpError(
+		413,
+		"payload_too_large",
+		`the request body is larger than this deployment accepts (${maxBytes} bytes)`,
+	);
+}
+
+function clientClosed(): HttpError {
+	return new HttpError(
+		400,
+		"request_aborted",
+		"the client closed the request before it was answered",
+	);
+}
+
+function withHeaders(error: HttpError, headers: Record<string, string>): HttpError {
+	return new HttpError(error.status, error.code, error.message, error.details, headers);
+}
+
+function hostOf(origin: string): string {
+	return origin.slice(origin.indexOf("//") + 2);
+}
+
+function log(event: string, fields: Record<string, unknown>): void {
+	console.error(JSON.stringify({ level: "error", event, ...fields }));
+}
+
+/** A client fault observed before any backend was called (the body could not be read). */
+function clientFault(
+	deployment: string,
+	variant: Variant,
+	segment: { threshold: number; epoch: number },
+	time: number,
+): Observation {
+	return {
+		deployment,
+		variant,
+		threshold: segment.threshold,
+		epoch: segment.epoch,
+		time,
+		outcome: "client",
+		// No backend answered: no status, no latency.
+		status: 0,
+		latencyMs: 0,
+		fallback: false,
+	};
 }
 
 function observation(

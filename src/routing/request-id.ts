@@ -1,26 +1,50 @@
 /**
  * Signed request ids. Every prediction gets one in `x-request-id`; it names
- * the deployment, the variant that served and the time, and carries an HMAC
- * so `POST /v1/feedback` can attribute an outcome without storing anything
- * per request, and nobody can forge feedback for requests that never happened.
+ * the deployment, the variant the unit was assigned, how the answer came
+ * about, the time and a tag of the unit, and carries an HMAC, so
+ * `POST /v1/feedback` can attribute an outcome without storing anything per
+ * request, and nobody can forge feedback for requests that never happened.
  *
- * Format (version 1): `v1.<deployment>.<a|b>.<time>.<nonce>.<mac>`
- *   a = champion, b = candidate; time = Unix ms in base 36; nonce = 8 hex
- *   digits; mac = HMAC-SHA-256(SIGNING_KEY, "switchyard-request-id\n" +
- *   everything before ".<mac>"), first 16 bytes, base64url.
+ * Format (version 2): `v2.<deployment>.<key id>.<variant><flags>.<time>.<unit>.<nonce>.<mac>`
+ *   variant = a (champion) or b (candidate), the ASSIGNED one (intention to
+ *   treat: a fallback answered by the champion is still the candidate's
+ *   request); flags, in this order, any of f (the candidate failed and the
+ *   champion answered), d (an open breaker sent it to the champion), q (pinned
+ *   by a QA override: never analysed); time = Unix ms in base 36; unit = 8 hex
+ *   digits of a hash of the unit (one unit's feedback can be bounded without
+ *   revealing who it is); nonce = 8 hex digits; key id = the signing key's id
+ *   (rotation, see lib/keys.ts); mac = HMAC-SHA-256(key, DOMAIN + everything
+ *   before ".<mac>"), first 16 bytes, base64url.
  */
-import { hmacSign } from "../lib/hmac";
-import type { Variant } from "./assign";
 
-const PREFIX = "v1";
+import { hmacSign } from "../lib/hmac";
+import type { SigningKeys } from "../lib/keys";
+import type { Variant } from "./assign";
+import { murmur3 } from "./hash";
+
 const DOMAIN = "switchyard-request-id\n";
 const PATTERN =
-	/^v1\.([a-z0-9][a-z0-9-]{0,62})\.([ab])\.([0-9a-z]{1,11})\.([0-9a-f]{8})\.([A-Za-z0-9_-]{22})$/;
+	/^v2\.([a-z0-9][a-z0-9-]{0,62})\.([0-9a-z]{6})\.([ab])(f?)(d?)(q?)\.([0-9a-z]{1,11})\.([0-9a-f]{8})\.([0-9a-f]{8})\.([A-Za-z0-9_-]{22})$/;
+
 export interface RequestIdClaims {
 	deployment: string;
-	variant: Variant;
+	/** The variant the unit was assigned. */
+	assigned: Variant;
+	/** The candidate failed and the champion answered. */
+	fallback: boolean;
+	/** An open breaker sent the candidate's unit to the champion. */
+	diverted: boolean;
+	/** Pinned by a QA override: kept out of every analysis. */
+	pinned: boolean;
 	/** Unix time in milliseconds. */
 	time: number;
+	/** 8 hex digits identifying the unit (not reversible to it). */
+	unit: string;
+}
+
+/** The unit's tag in request ids. */
+export function unitTag(unit: string): string {
+	return murmur3(`switchyard-unit:${unit}`).toString(16).padStart(8, "0");
 }
 
 async function mac(secret: string, body: string): Promise<string> {
@@ -39,32 +63,34 @@ function nonce(): string {
 	return value.toString(16).padStart(8, "0");
 }
 
-/** Mints a signed request id. */
-export async function signRequestId(secret: string, claims: RequestIdClaims): Promise<string> {
-	const variant = claims.variant === "candidate" ? "b" : "a";
-	const body = `${PREFIX}.${claims.deployment}.${variant}.${claims.time.toString(36)}.${nonce()}`;
-	return `${body}.${await mac(secret, body)}`;
+/** Mints a signed request id with the current key. */
+export async function signRequestId(keys: SigningKeys, claims: RequestIdClaims): Promise<string> {
+	const flags = `${claims.fallback ? "f" : ""}${claims.diverted ? "d" : ""}${claims.pinned ? "q" : ""}`;
+	const variant = claims.assigned === "candidate" ? "b" : "a";
+	const body = `v2.${claims.deployment}.${keys.current.id}.${variant}${flags}.${claims.time.toString(36)}.${claims.unit}.${nonce()}`;
+	return `${body}.${await mac(keys.current.secret, body)}`;
 }
 
-/** The claims of a genuine request id, or null for a malformed or forged one. */
-export async function verifyRequestId(secret: string, id: string): Promise<RequestIdClaims | null> {
+/** The claims of a genuine request id, or null for a malformed, forged or retired-key one. */
+export async function verifyRequestId(
+	keys: SigningKeys,
+	id: string,
+): Promise<RequestIdClaims | null> {
 	const match = PATTERN.exec(id);
 	if (!match) return null;
-	const [, deployment, variant, time, , given] = match as unknown as [
-		string,
-		string,
-		string,
-		string,
-		string,
-		string,
-	];
+	const [, deployment, kid, variant, f, d, q, time, unit, , given] = match as unknown as string[];
+	const key = keys.byId.get(kid ?? "");
+	if (!key || given === undefined) return null;
 	const body = id.slice(0, id.length - given.length - 1);
-	const expected = await mac(secret, body);
-	if (!constantTimeEqual(expected, given)) return null;
+	if (!constantTimeEqual(await mac(key.secret, body), given)) return null;
 	return {
-		deployment,
-		variant: variant === "b" ? "candidate" : "champion",
-		time: Number.parseInt(time, 36),
+		deployment: deployment ?? "",
+		assigned: variant === "b" ? "candidate" : "champion",
+		fallback: f === "f",
+		diverted: d === "d",
+		pinned: q === "q",
+		time: Number.parseInt(time ?? "", 36),
+		unit: unit ?? "",
 	};
 }
 

@@ -3,9 +3,13 @@
  * named in the spec. A missing, malformed or forged cookie makes a new
  * visitor, never an error.
  *
- * The cookie is hono's signed cookie (value + "." + base64 HMAC-SHA-256 with
- * SIGNING_KEY, URI-encoded), set with hono's generateSignedCookie. It is
- * verified here with an HMAC key imported once per isolate instead of hono's
+ * The cookie is hono's signed cookie (value + "." + base64 HMAC-SHA-256,
+ * URI-encoded), set with hono's generateSignedCookie; the signed value is
+ * `<key id>:<unit id>`, so a rotated key (SIGNING_KEYS, see lib/keys.ts) still
+ * verifies the cookies it signed, and such a cookie is re-signed with the
+ * current key on the way out, keeping the unit id (no re-bucketing). A cookie
+ * from before key ids (`<unit id>` alone) is tried against every key. It is
+ * verified here with HMAC keys imported once per isolate instead of hono's
  * getSignedCookie, which imports the key on every call; the format is pinned
  * by a test that verifies cookies hono generated.
  */
@@ -13,6 +17,7 @@ import type { Context } from "hono";
 import { generateSignedCookie } from "hono/cookie";
 import type { Assignment } from "../config/spec";
 import { hmacVerify } from "../lib/hmac";
+import type { SigningKeys } from "../lib/keys";
 
 export const UNIT_COOKIE = "sy_uid";
 /** 400 days, the longest lifetime browsers honour. */
@@ -22,50 +27,56 @@ const MAX_HEADER_UNIT = 256;
 
 export interface Unit {
 	id: string;
-	/** A new visitor: the response must set the cookie. */
+	/** The response must set the cookie: a new visitor, or one whose cookie an old key signed. */
 	fresh: boolean;
 }
 
-export async function unitOf(c: Context, assignment: Assignment, secret: string): Promise<Unit> {
+export async function unitOf(c: Context, assignment: Assignment, keys: SigningKeys): Promise<Unit> {
 	if (assignment.unit === "header") {
 		const value = c.req.header(assignment.header);
 		if (value && value.length <= MAX_HEADER_UNIT) return { id: value, fresh: false };
 	}
-	const id = await verifiedUnitCookie(c.req.raw.headers.get("cookie"), secret);
-	return id ? { id, fresh: false } : { id: crypto.randomUUID(), fresh: true };
+	const cookie = await verifiedUnitCookie(c.req.raw.headers.get("cookie"), keys);
+	if (cookie) return { id: cookie.id, fresh: cookie.keyId !== keys.current.id };
+	return { id: crypto.randomUUID(), fresh: true };
+}
+
+interface VerifiedCookie {
+	id: string;
+	/** The key that signed it. */
+	keyId: string;
 }
 
 /**
  * Cookie values this isolate has already verified, so a returning visitor
- * costs no HMAC. Bounded (oldest out first) and emptied when the signing key
- * changes.
+ * costs no HMAC. Bounded (oldest out first) and emptied when the keys change.
  */
-const verified = new Map<string, string>();
+const verified = new Map<string, VerifiedCookie>();
 const VERIFIED_LIMIT = 4096;
-let verifiedWith = "";
+let verifiedWith: SigningKeys | undefined;
 
-/** The unit id in a genuine `sy_uid` cookie, or null. */
+/** The unit id in a genuine `sy_uid` cookie (and the key that signed it), or null. */
 export async function verifiedUnitCookie(
 	cookieHeader: string | null,
-	secret: string,
-): Promise<string | null> {
+	keys: SigningKeys,
+): Promise<VerifiedCookie | null> {
 	const raw = cookieValue(cookieHeader, UNIT_COOKIE);
 	if (raw === null) return null;
-	if (secret !== verifiedWith) {
+	if (keys !== verifiedWith) {
 		verified.clear();
-		verifiedWith = secret;
+		verifiedWith = keys;
 	}
 	const known = verified.get(raw);
 	if (known !== undefined) return known;
-	const id = await verifyCookieValue(raw, secret);
-	if (id !== null) {
+	const cookie = await verifyCookieValue(raw, keys);
+	if (cookie !== null) {
 		if (verified.size >= VERIFIED_LIMIT) verified.delete(verified.keys().next().value as string);
-		verified.set(raw, id);
+		verified.set(raw, cookie);
 	}
-	return id;
+	return cookie;
 }
 
-async function verifyCookieValue(raw: string, secret: string): Promise<string | null> {
+async function verifyCookieValue(raw: string, keys: SigningKeys): Promise<VerifiedCookie | null> {
 	let value: string;
 	try {
 		value = decodeURIComponent(raw);
@@ -73,9 +84,13 @@ async function verifyCookieValue(raw: string, secret: string): Promise<string | 
 		return null;
 	}
 	const dot = value.lastIndexOf(".");
-	const id = value.slice(0, dot);
+	const signed = value.slice(0, dot);
 	const signature = value.slice(dot + 1);
-	if (dot < 0 || signature.length !== 44 || !COOKIE_VALUE.test(id)) return null;
+	if (dot < 0 || signature.length !== 44) return null;
+	const colon = signed.indexOf(":");
+	const keyId = colon < 0 ? null : signed.slice(0, colon);
+	const id = colon < 0 ? signed : signed.slice(colon + 1);
+	if (!COOKIE_VALUE.test(id)) return null;
 	let binary: string;
 	try {
 		binary = atob(signature);
@@ -84,7 +99,13 @@ async function verifyCookieValue(raw: string, secret: string): Promise<string | 
 	}
 	const bytes = new Uint8Array(binary.length);
 	for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-	return (await hmacVerify(secret, bytes, id)) ? id : null;
+	// A cookie names its key; one from before key ids is tried against each.
+	const candidates =
+		keyId === null ? keys.all : [keys.byId.get(keyId)].filter((k) => k !== undefined);
+	for (const key of candidates) {
+		if (await hmacVerify(key.secret, bytes, signed)) return { id, keyId: key.id };
+	}
+	return null;
 }
 
 function cookieValue(header: string | null, name: string): string | null {
@@ -97,9 +118,9 @@ function cookieValue(header: string | null, name: string): string | null {
 	return null;
 }
 
-/** The Set-Cookie value for a new visitor. `Secure` on https only (local dev is http). */
-export function unitCookie(id: string, secret: string, secure: boolean): Promise<string> {
-	return generateSignedCookie(UNIT_COOKIE, id, secret, {
+/** The Set-Cookie value for a unit, signed with the current key. `Secure` on https only (local dev is http). */
+export function unitCookie(id: string, keys: SigningKeys, secure: boolean): Promise<string> {
+	return generateSignedCookie(UNIT_COOKIE, `${keys.current.id}:${id}`, keys.current.secret, {
 		path: "/",
 		httpOnly: true,
 		secure,

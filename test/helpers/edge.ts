@@ -4,6 +4,7 @@
  * with cookie jars.
  */
 import { env, exports } from "cloudflare:workers";
+import { updateIndex } from "../../src/config/kv";
 import type { DeploymentSpecInput } from "../../src/config/spec";
 import type { KvRolloutStateInput } from "../../src/config/state";
 import { TEST_ADMIN_TOKEN } from "./secrets";
@@ -31,8 +32,10 @@ export function spec(
 	};
 }
 
+/** Writes a spec by hand, as `wrangler kv key put` would, and lists the name in the index as the cron would. */
 export async function putSpec(value: DeploymentSpecInput): Promise<void> {
 	await env.CONFIG.put(`deployment:${value.name}`, JSON.stringify(value));
+	await updateIndex(env.CONFIG, value.name, true);
 }
 
 export async function putState(name: string, state: KvRolloutStateInput): Promise<void> {

@@ -1,17 +1,19 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { clearConfigCache, loadDeployment } from "../../src/config/cache";
+import { updateIndex } from "../../src/config/kv";
 import { DeploymentSpec } from "../../src/config/spec";
 import { putSpec, putState, spec, uniqueName } from "../helpers/edge";
 
-/** The real local KV binding, with its read requests counted. */
+/** The real local KV binding, with its read requests counted: deployment keys, and the index. */
 function countingKv() {
-	const counter = { reads: 0 };
+	const counter = { reads: 0, indexReads: 0 };
 	const kv = new Proxy(env.CONFIG, {
 		get(target, property, receiver) {
 			if (property === "get") {
 				return (...args: Parameters<KVNamespace["get"]>) => {
-					counter.reads++;
+					if ((args[0] as unknown) === "index:deployments") counter.indexReads++;
+					else counter.reads++;
 					return (target.get as (...a: unknown[]) => unknown)(...args);
 				};
 			}
@@ -30,9 +32,9 @@ describe("isolate config cache", () => {
 		await putState(name, { status: "running", weight: 10 });
 		const { kv, counter } = countingKv();
 		for (let t = 0; t < 10_000; t += 100) await loadDeployment(kv, name, { ttlMs: 10_000, now: t });
-		expect(counter.reads).toBe(1);
+		expect(counter).toEqual({ reads: 1, indexReads: 1 });
 		await loadDeployment(kv, name, { ttlMs: 10_000, now: 10_000 });
-		expect(counter.reads).toBe(2);
+		expect(counter).toEqual({ reads: 2, indexReads: 2 });
 	});
 
 	it("serves a concurrent burst after expiry with one read (single flight)", async () => {
@@ -58,13 +60,30 @@ describe("isolate config cache", () => {
 		expect(views.every((v) => v.kind === "ok")).toBe(true);
 	});
 
-	it("caches unknown names too, so a scan of random names does not read KV per request", async () => {
+	it("answers unknown names from the index: a scan of junk names reads no deployment key", async () => {
+		const real = uniqueName("real");
+		await putSpec(spec(real));
+		const { kv, counter } = countingKv();
+		await loadDeployment(kv, real, { ttlMs: 10_000, now: 0 });
+		for (let i = 0; i < 2000; i++)
+			expect((await loadDeployment(kv, `junk-${i}`, { ttlMs: 10_000, now: i })).kind).toBe(
+				"missing",
+			);
+		expect(counter).toEqual({ reads: 1, indexReads: 1 });
+		// Junk never entered the cache: the real entry is still there, no read needed.
+		expect((await loadDeployment(kv, real, { ttlMs: 10_000, now: 2001 })).kind).toBe("ok");
+		expect(counter.reads).toBe(1);
+	});
+
+	it("without an index yet (a new installation), caches unknown names one by one", async () => {
+		await env.CONFIG.delete("index:deployments");
 		const { kv, counter } = countingKv();
 		for (let i = 0; i < 20; i++)
 			expect((await loadDeployment(kv, "nobody-here", { ttlMs: 10_000, now: i })).kind).toBe(
 				"missing",
 			);
 		expect(counter.reads).toBe(1);
+		await updateIndex(env.CONFIG, "restored", true);
 	});
 
 	it("reads KV again once the TTL has passed, while concurrent requests keep the cached state", async () => {
@@ -75,14 +94,16 @@ describe("isolate config cache", () => {
 		const first = await loadDeployment(kv, name, { ttlMs: 5000, now: 0 });
 		await putState(name, { status: "aborted", weight: 0 });
 		const cached = await loadDeployment(kv, name, { ttlMs: 5000, now: 4999 });
-		// After the TTL: one request reads, the ones arriving meanwhile serve the cached state.
-		const [refreshed, ...meanwhile] = await Promise.all(
+		// After the TTL: one request reads (and waits for its read), the ones arriving meanwhile
+		// serve the cached state.
+		const views = await Promise.all(
 			Array.from({ length: 5 }, () => loadDeployment(kv, name, { ttlMs: 5000, now: 5000 })),
 		);
+		const statuses = views.map((v) => (v.kind === "ok" ? v.state.status : v.kind));
 		expect(first.kind === "ok" && first.state.status).toBe("running");
 		expect(cached.kind === "ok" && cached.state.status).toBe("running");
-		expect(refreshed?.kind === "ok" && refreshed.state.status).toBe("aborted");
-		expect(meanwhile.every((v) => v.kind === "ok" && v.state.status === "running")).toBe(true);
+		expect(statuses.filter((s) => s === "aborted")).toHaveLength(1);
+		expect(statuses.filter((s) => s === "running")).toHaveLength(4);
 		expect(counter.reads).toBe(2);
 	});
 
@@ -118,6 +139,7 @@ describe("isolate config cache", () => {
 	it("serves a cold isolate from the deployment object's last valid spec when KV's is invalid", async () => {
 		const name = uniqueName("rescue");
 		await env.CONFIG.put(`deployment:${name}`, JSON.stringify({ ...spec(name), timeoutMs: -5 }));
+		await updateIndex(env.CONFIG, name, true);
 		const good = DeploymentSpec.parse(spec(name));
 		let calls = 0;
 		const rescue = async () => {

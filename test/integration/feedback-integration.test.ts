@@ -1,20 +1,29 @@
+import { runInDurableObject } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { signRequestId } from "../../src/routing/request-id";
-import { deploy, uniqueName, Visitor } from "../helpers/edge";
+import type { DeploymentSpecInput } from "../../src/config/spec";
+import { signingKeys } from "../../src/lib/keys";
+import { signRequestId, unitTag } from "../../src/routing/request-id";
+import { ADMIN_AUTH, deploy, predict, uniqueName, Visitor } from "../helpers/edge";
 import { store } from "../helpers/metrics";
-import { TEST_SIGNING_KEY } from "../helpers/secrets";
+import { TEST_FEEDBACK_TOKEN, TEST_SIGNING_KEY } from "../helpers/secrets";
 
-function sendFeedback(body: unknown): Promise<Response> {
+const TOKEN = { authorization: `Bearer ${TEST_FEEDBACK_TOKEN}` };
+
+function sendFeedback(body: unknown, headers: Record<string, string> = TOKEN): Promise<Response> {
 	return exports.default.fetch("http://switchyard.test/v1/feedback", {
 		method: "POST",
-		headers: { "content-type": "application/json" },
+		headers: { "content-type": "application/json", ...headers },
 		body: typeof body === "string" ? body : JSON.stringify(body),
 	});
 }
 
-async function servedRequest(name: string): Promise<{ requestId: string; variant: string }> {
-	const res = await new Visitor().predict(name);
+async function servedRequest(
+	name: string,
+	visitor = new Visitor(),
+	headers: Record<string, string> = {},
+): Promise<{ requestId: string; variant: string }> {
+	const res = await visitor.predict(name, { headers });
 	await res.arrayBuffer();
 	return {
 		requestId: res.headers.get("x-request-id") ?? "",
@@ -22,8 +31,21 @@ async function servedRequest(name: string): Promise<{ requestId: string; variant
 	};
 }
 
-describe("POST /v1/feedback", () => {
-	it("attributes the value to the variant that served the request", async () => {
+const totals = (name: string) => store(name).feedback(0, Date.now() + 60_000);
+const binary = { feedback: { kind: "binary" } } satisfies Partial<DeploymentSpecInput>;
+const keys = signingKeys({ SIGNING_KEY: TEST_SIGNING_KEY });
+const claims = (deployment: string, time: number) => ({
+	deployment,
+	assigned: "candidate" as const,
+	fallback: false,
+	diverted: false,
+	pinned: false,
+	time,
+	unit: unitTag("someone"),
+});
+
+describe("POST /v1/feedback, server to server (the default)", () => {
+	it("attributes the value to the variant the request was assigned", async () => {
 		const name = uniqueName("fb");
 		await deploy(name, 100);
 		const { requestId } = await servedRequest(name);
@@ -34,39 +56,110 @@ describe("POST /v1/feedback", () => {
 			duplicate: false,
 			deployment: name,
 			variant: "candidate",
+			fallback: false,
 		});
-		const feedback = await store(name).feedback(0, Date.now() + 60_000);
+		const feedback = await totals(name);
 		expect(feedback.candidate).toMatchObject({ n: 1, mean: 1 });
 		expect(feedback.champion.n).toBe(0);
 	});
 
+	it("refuses feedback without the token, or with a wrong one, with 401", async () => {
+		const name = uniqueName("fb-auth");
+		await deploy(name, 100);
+		const { requestId } = await servedRequest(name);
+		for (const headers of [
+			{},
+			{ authorization: "Bearer wrong" },
+			{ authorization: "Basic x" },
+		] as Record<string, string>[]) {
+			const res = await sendFeedback({ requestId, value: 1 }, headers);
+			expect(res.status).toBe(401);
+			expect(await res.json()).toMatchObject({ error: { code: "unauthorized" } });
+		}
+		expect((await totals(name)).candidate.n).toBe(0);
+	});
+
+	it("credits the candidate (flagged as a fallback) when the champion answered after it failed", async () => {
+		const name = uniqueName("fb-fallback");
+		await deploy(name, 100, { candidate: { version: "v2", service: "MODEL_BROKEN" } });
+		const { requestId, variant } = await servedRequest(name);
+		expect(variant).toBe("champion");
+		const res = await sendFeedback({ requestId, value: 0 });
+		expect(await res.json()).toMatchObject({
+			variant: "candidate",
+			fallback: true,
+			accepted: true,
+		});
+		const feedback = await totals(name);
+		expect(feedback.candidate.n).toBe(1);
+		expect(feedback.champion.n).toBe(0);
+	});
+
+	it("keeps QA-pinned requests out of the analysis", async () => {
+		const name = uniqueName("fb-pinned");
+		await deploy(name, 0);
+		const { requestId, variant } = await servedRequest(name, new Visitor(), {
+			"x-switchyard-variant": "candidate",
+			"x-switchyard-token": ADMIN_AUTH.authorization.slice("Bearer ".length),
+		});
+		expect(variant).toBe("candidate");
+		const res = await sendFeedback({ requestId, value: 1 });
+		expect(res.status).toBe(200);
+		expect(await res.json()).toMatchObject({
+			accepted: false,
+			reason: expect.stringMatching(/pinned/),
+		});
+		expect((await totals(name)).candidate.n).toBe(0);
+	});
+
 	it("counts a repeated request id once and says it was a duplicate", async () => {
 		const name = uniqueName("fb-dup");
-		await deploy(name, 0);
+		await deploy(name, 0, { feedback: { kind: "numeric", min: 0, max: 1 } });
 		const { requestId } = await servedRequest(name);
 		expect((await sendFeedback({ requestId, value: 0.25 })).status).toBe(200);
 		const again = await sendFeedback({ requestId, value: 0.75 });
 		expect(again.status).toBe(200);
 		expect(await again.json()).toMatchObject({ accepted: false, duplicate: true });
-		const feedback = await store(name).feedback(0, Date.now() + 60_000);
-		expect(feedback.champion).toMatchObject({ n: 1, mean: 0.25 });
+		expect((await totals(name)).champion).toMatchObject({ n: 1, mean: 0.25 });
+	});
+
+	it("takes only values of the spec's kind: 0/1 by default, [min, max] when numeric", async () => {
+		const name = uniqueName("fb-kind");
+		await deploy(name, 0);
+		const numeric = uniqueName("fb-numeric");
+		await deploy(numeric, 0, { feedback: { kind: "numeric", min: -5, max: 5 } });
+		for (const [deployment, value, status] of [
+			[name, 0.5, 400],
+			[name, 2, 400],
+			[name, 1e308, 400],
+			[numeric, 5.5, 400],
+			[numeric, -1e308, 400],
+			[name, 1, 200],
+			[numeric, -4.5, 200],
+		] as const) {
+			const { requestId } = await servedRequest(deployment);
+			const res = await sendFeedback({ requestId, value });
+			expect(res.status).toBe(status);
+			if (status === 400)
+				expect(await res.json()).toMatchObject({ error: { code: "invalid_value" } });
+		}
+		expect((await totals(numeric)).champion).toMatchObject({ n: 1, mean: -4.5 });
 	});
 
 	it("rejects a forged or malformed request id with 400 invalid_request_id", async () => {
 		const name = uniqueName("fb-forged");
 		await deploy(name, 0);
 		const { requestId } = await servedRequest(name);
-		for (const id of [requestId.replace(".a.", ".b."), "not-an-id", 42, undefined]) {
+		for (const id of [requestId.replace(/\.a\./, ".b."), "not-an-id", 42, undefined]) {
 			const res = await sendFeedback({ requestId: id, value: 1 });
 			expect(res.status).toBe(400);
 			expect(await res.json()).toMatchObject({ error: { code: "invalid_request_id" } });
 		}
-		const forgedWithOtherKey = await signRequestId("someone-elses-key", {
-			deployment: name,
-			variant: "candidate",
-			time: Date.now(),
-		});
-		expect((await sendFeedback({ requestId: forgedWithOtherKey, value: 1 })).status).toBe(400);
+		const forged = await signRequestId(
+			signingKeys({ SIGNING_KEY: "someone-elses-key" }),
+			claims(name, Date.now()),
+		);
+		expect((await sendFeedback({ requestId: forged, value: 1 })).status).toBe(400);
 	});
 
 	it("rejects a missing or non-numeric value with 400 invalid_value", async () => {
@@ -81,12 +174,10 @@ describe("POST /v1/feedback", () => {
 	});
 
 	it("answers 410 for a request id older than the feedback window", async () => {
-		const eightDaysAgo = Date.now() - 8 * 24 * 60 * 60 * 1000;
-		const requestId = await signRequestId(TEST_SIGNING_KEY, {
-			deployment: "old",
-			variant: "champion",
-			time: eightDaysAgo,
-		});
+		const requestId = await signRequestId(
+			keys,
+			claims("old", Date.now() - 8 * 24 * 60 * 60 * 1000),
+		);
 		const res = await sendFeedback({ requestId, value: 1 });
 		expect(res.status).toBe(410);
 		expect(await res.json()).toMatchObject({ error: { code: "request_id_expired" } });
@@ -96,5 +187,90 @@ describe("POST /v1/feedback", () => {
 		const res = await sendFeedback("{nope");
 		expect(res.status).toBe(400);
 		expect(await res.json()).toMatchObject({ error: { code: "invalid_request" } });
+	});
+
+	it("refuses feedback once the de-duplication set is full, instead of growing past its cap", async () => {
+		const name = uniqueName("fb-full");
+		await deploy(name, 0);
+		await runInDurableObject(store(name), (_instance, state) => {
+			for (let i = 0; i < 1000; i++)
+				state.storage.sql.exec(
+					"INSERT INTO feedback_seen (request_id, time) VALUES (?, ?)",
+					`seed-${i}`,
+					Date.now(),
+				);
+		});
+		const { requestId } = await servedRequest(name);
+		const res = await sendFeedback({ requestId, value: 1 });
+		expect(res.status).toBe(503);
+		expect(await res.json()).toMatchObject({ error: { code: "feedback_capacity" } });
+	});
+});
+
+describe("POST /v1/feedback, public (feedback.public)", () => {
+	const publicSpec = {
+		feedback: { kind: "binary", public: true },
+	} satisfies Partial<DeploymentSpecInput>;
+
+	it("takes tokenless feedback, but one value per unit per minute: a burst from one client counts once", async () => {
+		const name = uniqueName("fb-burst");
+		await deploy(name, 100, publicSpec);
+		const attacker = new Visitor();
+		const ids: string[] = [];
+		for (let i = 0; i < 30; i++) ids.push((await servedRequest(name, attacker)).requestId);
+		const honest = await servedRequest(name);
+		const answers = await Promise.all(
+			ids.map(async (requestId) =>
+				(
+					await sendFeedback({ requestId, value: 1 }, { "cf-connecting-ip": "198.51.100.1" })
+				).json(),
+			),
+		);
+		expect(answers.filter((a) => (a as { accepted: boolean }).accepted)).toHaveLength(1);
+		await sendFeedback(
+			{ requestId: honest.requestId, value: 0 },
+			{ "cf-connecting-ip": "198.51.100.2" },
+		);
+		// One unit cannot outweigh the rest: one value each.
+		expect((await totals(name)).candidate).toMatchObject({ n: 2, mean: 0.5 });
+	});
+
+	it("rate-limits tokenless feedback per client address", async () => {
+		const name = uniqueName("fb-limit");
+		await deploy(name, 0, publicSpec);
+		const { requestId } = await servedRequest(name);
+		const statuses: number[] = [];
+		for (let i = 0; i < 70; i++) {
+			const res = await sendFeedback(
+				{ requestId, value: 1 },
+				{ "cf-connecting-ip": "198.51.100.99" },
+			);
+			statuses.push(res.status);
+			await res.arrayBuffer();
+		}
+		expect(statuses).toContain(429);
+		expect(statuses.slice(0, 10).every((s) => s === 200)).toBe(true);
+	});
+
+	it("still refuses tokenless feedback for a deployment that is not public", async () => {
+		const name = uniqueName("fb-private");
+		await deploy(name, 0, binary);
+		const { requestId } = await servedRequest(name);
+		expect(
+			(await sendFeedback({ requestId, value: 1 }, { "cf-connecting-ip": "198.51.100.3" })).status,
+		).toBe(401);
+	});
+});
+
+describe("request ids through a key rotation", () => {
+	it("accepts feedback for requests signed before the rotation", async () => {
+		const name = uniqueName("fb-rotation");
+		await deploy(name, 0);
+		const { requestId } = await servedRequest(name);
+		expect(requestId.split(".")[2]).toBe(keys.current.id);
+		const res = await predict(name);
+		expect(res.status).toBe(200);
+		await res.arrayBuffer();
+		expect((await sendFeedback({ requestId, value: 1 })).status).toBe(200);
 	});
 });

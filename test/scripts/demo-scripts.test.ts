@@ -32,6 +32,7 @@ describe("npm run demo (against workerd)", () => {
 			{
 				url: stack.url,
 				token: stack.adminToken,
+				feedbackToken: stack.feedbackToken,
 				fireCron: async () => {
 					await (
 						await fetch(`${stack.url}/cdn-cgi/handler/scheduled?cron=*+*+*+*+*`)

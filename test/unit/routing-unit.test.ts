@@ -1,9 +1,18 @@
 import { describe, expect, it } from "vitest";
 import { DeploymentSpec } from "../../src/config/spec";
+import { keyId, signingKeys } from "../../src/lib/keys";
 import { resolveUpstream } from "../../src/routing/forward";
 import { forwardHeaders, withoutCookie } from "../../src/routing/headers";
-import { signRequestId, verifyRequestId } from "../../src/routing/request-id";
+import { signRequestId, unitTag, verifyRequestId } from "../../src/routing/request-id";
+import { unitCookie, verifiedUnitCookie } from "../../src/routing/unit";
 import { compareOutputs, deepEqual } from "../../src/shadow/compare";
+
+const forwarded = { clientIp: "203.0.113.7", proto: "https" as const, host: "edge.example" };
+const options = {
+	cookieName: "sy_uid",
+	secrets: ["admin-token-123456", "feedback-token-abcdef"],
+	forwarded,
+};
 
 describe("forwarded headers", () => {
 	it("drops hop-by-hop headers, those named in Connection, and Switchyard's own", () => {
@@ -14,28 +23,61 @@ describe("forwarded headers", () => {
 				"x-trace-hop": "1",
 				upgrade: "h2c",
 				"x-switchyard-variant": "candidate",
+				"x-switchyard-token": "anything",
 				"content-type": "application/json",
 				"x-user-id": "u1",
 				cookie: "a=1; sy_uid=abc.sig; b=2",
 			}),
-			{ cookieName: "sy_uid", dropAuthorization: false },
+			options,
 		);
-		expect([...headers.keys()].sort()).toEqual(["content-type", "cookie", "x-user-id"]);
+		expect([...headers.keys()].sort()).toEqual([
+			"content-type",
+			"cookie",
+			"x-forwarded-for",
+			"x-forwarded-host",
+			"x-forwarded-proto",
+			"x-user-id",
+		]);
 		expect(headers.get("cookie")).toBe("a=1; b=2");
 	});
 
-	it("drops Authorization only when it carried the admin token", () => {
-		const incoming = new Headers({ authorization: "Bearer x" });
-		expect(
-			forwardHeaders(incoming, { cookieName: "sy_uid", dropAuthorization: true }).has(
-				"authorization",
-			),
-		).toBe(false);
-		expect(
-			forwardHeaders(incoming, { cookieName: "sy_uid", dropAuthorization: false }).get(
-				"authorization",
-			),
-		).toBe("Bearer x");
+	it("passes the model's Authorization through, but never a header carrying a secret", () => {
+		const passed = forwardHeaders(new Headers({ authorization: "Bearer model-key" }), options);
+		expect(passed.get("authorization")).toBe("Bearer model-key");
+		for (const [name, value] of [
+			["authorization", "Bearer admin-token-123456"],
+			["x-api-key", "admin-token-123456"],
+			["cookie", "session=feedback-token-abcdef"],
+			["x-anything", "prefix admin-token-123456 suffix"],
+		]) {
+			expect(
+				forwardHeaders(new Headers({ [name as string]: value as string }), options).has(
+					name as string,
+				),
+			).toBe(false);
+		}
+	});
+
+	it("replaces the client's forwarding claims with what the edge knows", () => {
+		const headers = forwardHeaders(
+			new Headers({
+				"x-forwarded-for": "6.6.6.6",
+				forwarded: "for=6.6.6.6",
+				"x-forwarded-host": "evil.example",
+				"x-real-ip": "6.6.6.6",
+			}),
+			options,
+		);
+		expect(headers.get("x-forwarded-for")).toBe("203.0.113.7");
+		expect(headers.get("x-forwarded-host")).toBe("edge.example");
+		expect(headers.get("x-forwarded-proto")).toBe("https");
+		expect(headers.has("forwarded")).toBe(false);
+		expect(headers.has("x-real-ip")).toBe(false);
+		const unknown = forwardHeaders(new Headers({ "x-forwarded-for": "6.6.6.6" }), {
+			...options,
+			forwarded: { ...forwarded, clientIp: null },
+		});
+		expect(unknown.has("x-forwarded-for")).toBe(false);
 	});
 
 	it("removes the cookie header entirely when only Switchyard's cookie was there", () => {
@@ -78,20 +120,45 @@ describe("upstream resolution", () => {
 });
 
 describe("signed request ids", () => {
-	const claims = { deployment: "demo-ab", variant: "candidate" as const, time: 1_764_000_000_123 };
+	const keys = signingKeys({ SIGNING_KEY: "key" });
+	const claims = {
+		deployment: "demo-ab",
+		assigned: "candidate" as const,
+		fallback: true,
+		diverted: false,
+		pinned: false,
+		time: 1_764_000_000_123,
+		unit: unitTag("visitor-1"),
+	};
 
-	it("round-trips deployment, variant and time", async () => {
-		const id = await signRequestId("key", claims);
-		expect(id).toMatch(/^v1\.demo-ab\.b\.[0-9a-z]+\.[0-9a-f]{8}\.[A-Za-z0-9_-]{22}$/);
-		expect(await verifyRequestId("key", id)).toEqual(claims);
+	it("round-trips the deployment, the assigned variant, its flags, the time and the unit's tag", async () => {
+		const id = await signRequestId(keys, claims);
+		expect(id).toMatch(
+			/^v2\.demo-ab\.[0-9a-z]{6}\.bf\.[0-9a-z]+\.[0-9a-f]{8}\.[0-9a-f]{8}\.[A-Za-z0-9_-]{22}$/,
+		);
+		expect(await verifyRequestId(keys, id)).toEqual(claims);
+		const pinned = { ...claims, assigned: "champion" as const, fallback: false, pinned: true };
+		expect(await verifyRequestId(keys, await signRequestId(keys, pinned))).toEqual(pinned);
 	});
 
 	it("rejects a tampered id, another key's id and garbage", async () => {
-		const id = await signRequestId("key", claims);
-		expect(await verifyRequestId("key", id.replace(".b.", ".a."))).toBeNull();
-		expect(await verifyRequestId("other-key", id)).toBeNull();
-		expect(await verifyRequestId("key", "v1.demo-ab.b.zz.0000.x")).toBeNull();
-		expect(await verifyRequestId("key", "")).toBeNull();
+		const id = await signRequestId(keys, claims);
+		expect(await verifyRequestId(keys, id.replace(".bf.", ".b."))).toBeNull();
+		expect(await verifyRequestId(keys, id.replace(".bf.", ".af."))).toBeNull();
+		expect(await verifyRequestId(signingKeys({ SIGNING_KEY: "other-key" }), id)).toBeNull();
+		expect(await verifyRequestId(keys, "v1.demo-ab.b.zz.0000.x")).toBeNull();
+		expect(await verifyRequestId(keys, "")).toBeNull();
+	});
+
+	it("verifies ids of a rotated-out key while it is still listed, and not after", async () => {
+		const old = await signRequestId(signingKeys({ SIGNING_KEY: "old" }), claims);
+		expect(await verifyRequestId(signingKeys({ SIGNING_KEYS: "new, old" }), old)).toEqual(claims);
+		expect(await verifyRequestId(signingKeys({ SIGNING_KEYS: "new" }), old)).toBeNull();
+		const fresh = await signRequestId(
+			signingKeys({ SIGNING_KEYS: "new,old", SIGNING_KEY: "old" }),
+			claims,
+		);
+		expect(fresh.split(".")[2]).toBe(keyId("new"));
 	});
 });
 
@@ -152,17 +219,31 @@ describe("request targets", () => {
 });
 
 describe("the unit cookie", () => {
+	const id = "6f1c2d3e-4b5a-4c6d-8e7f-0123456789ab";
+	const keys = signingKeys({ SIGNING_KEY: "secret-key" });
+
 	it("verifies cookies in the format hono's generateSignedCookie writes, and nothing else", async () => {
 		const { generateSignedCookie } = await import("hono/cookie");
-		const { verifiedUnitCookie } = await import("../../src/routing/unit");
-		const id = "6f1c2d3e-4b5a-4c6d-8e7f-0123456789ab";
-		const setCookie = await generateSignedCookie("sy_uid", id, "secret-key", { path: "/" });
-		const pair = setCookie.split(";")[0] as string;
-		expect(await verifiedUnitCookie(`theme=dark; ${pair}`, "secret-key")).toBe(id);
-		expect(await verifiedUnitCookie(pair, "another-key")).toBeNull();
-		expect(await verifiedUnitCookie(pair.replace("6f1c", "7f1c"), "secret-key")).toBeNull();
-		expect(await verifiedUnitCookie("sy_uid=%%%", "secret-key")).toBeNull();
-		expect(await verifiedUnitCookie("sy_uid=abc.def", "secret-key")).toBeNull();
-		expect(await verifiedUnitCookie(null, "secret-key")).toBeNull();
+		const pair = (await generateSignedCookie("sy_uid", id, "secret-key", { path: "/" })).split(
+			";",
+		)[0] as string;
+		expect(await verifiedUnitCookie(`theme=dark; ${pair}`, keys)).toEqual({
+			id,
+			keyId: keys.current.id,
+		});
+		expect(await verifiedUnitCookie(pair, signingKeys({ SIGNING_KEY: "another-key" }))).toBeNull();
+		expect(await verifiedUnitCookie(pair.replace("6f1c", "7f1c"), keys)).toBeNull();
+		expect(await verifiedUnitCookie("sy_uid=%%%", keys)).toBeNull();
+		expect(await verifiedUnitCookie("sy_uid=abc.def", keys)).toBeNull();
+		expect(await verifiedUnitCookie(null, keys)).toBeNull();
+	});
+
+	it("keeps the unit id through a key rotation, and says which key signed it", async () => {
+		const before = (await unitCookie(id, keys, false)).split(";")[0] as string;
+		const rotated = signingKeys({ SIGNING_KEYS: "next-key,secret-key" });
+		expect(await verifiedUnitCookie(before, rotated)).toEqual({ id, keyId: keyId("secret-key") });
+		const after = (await unitCookie(id, rotated, false)).split(";")[0] as string;
+		expect(await verifiedUnitCookie(after, rotated)).toEqual({ id, keyId: keyId("next-key") });
+		expect(await verifiedUnitCookie(before, signingKeys({ SIGNING_KEY: "next-key" }))).toBeNull();
 	});
 });
