@@ -11,14 +11,11 @@ import { DEPLOYMENT_NAME } from "../config/spec";
 import { HttpError } from "../errors";
 import { recorderFor } from "../metrics/recorder";
 import { breakerFor } from "../routing/breaker";
-import { requestTarget } from "../routing/forward";
+import { climbsOut, requestTarget } from "../routing/forward";
 import { proxyPrediction } from "../routing/proxy";
 import type { AppEnv } from "../types";
 
 const PREFIX = "/v1/models/";
-
-/** `.` or `..` segments (plain or percent-encoded) and backslashes would let a URL parser climb out of the backend's base path. */
-const CLIMBING = /(?:^|\/)(?:\.|%2e){1,2}(?:\/|$)|\\|%5c/i;
 
 export const predictRoutes = new Hono<AppEnv>().all("/:name/*", async (c) => {
 	const target = requestTarget(c.req.url);
@@ -29,7 +26,7 @@ export const predictRoutes = new Hono<AppEnv>().all("/:name/*", async (c) => {
 		throw new HttpError(404, "deployment_not_found", "no deployment by that name");
 	}
 	const restPath = target.path.slice(end);
-	if (CLIMBING.test(restPath)) {
+	if (climbsOut(restPath)) {
 		throw new HttpError(
 			400,
 			"invalid_path",

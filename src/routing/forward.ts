@@ -58,6 +58,18 @@ export function requestTarget(rawUrl: string): RequestTarget {
 	};
 }
 
+const CLIMBING = /(?:^|\/)(?:\.|%2e){1,2}(?:\/|$)|\\|%5c/i;
+
+/**
+ * True when the rest of a path has `.` or `..` segments (plain or
+ * percent-encoded) or backslashes: appended to a backend's base URL, a URL
+ * parser would resolve them and climb out of the base path. Such a path is
+ * refused, never forwarded.
+ */
+export function climbsOut(restPath: string): boolean {
+	return CLIMBING.test(restPath);
+}
+
 /** Where a request goes: a service binding or the network. */
 export interface Upstream {
 	url: string;
@@ -164,6 +176,15 @@ function send(upstream: Upstream, init: ForwardInit, signal: AbortSignal): Promi
 	return upstream.fetcher ? upstream.fetcher.fetch(request) : fetch(request);
 }
 
+/**
+ * The runtime tears a request down when its client goes away; a subrequest in
+ * flight then fails with this error (where request.signal is not delivered,
+ * as in local workerd), which is the client's doing, not the backend's.
+ */
+function cancelledByRuntime(error: unknown): boolean {
+	return error instanceof Error && /runtime canceled this request/i.test(error.message);
+}
+
 function failure(
 	error: unknown,
 	timeout: AbortSignal,
@@ -172,7 +193,7 @@ function failure(
 	status: number,
 	timeoutMs: number,
 ): BackendResult {
-	if (client?.aborted) {
+	if (client?.aborted || cancelledByRuntime(error)) {
 		return { outcome: "client", status, latencyMs, error: "the client went away" };
 	}
 	const timedOut = timeout.aborted;

@@ -25,10 +25,12 @@ describe("npm run bench (short run)", () => {
 				);
 				expect(scenario.rounds[0]?.switchyard.errors).toBe(0);
 				expect(scenario.rounds[0]?.bare.errors).toBe(0);
-				// A fresh isolate reads each deployment's config once, both keys in one request.
+				// A fresh isolate reads the index (one key) and each deployment's config (both keys in
+				// one request): never more than two keys a request.
 				const { kvRequests, kvKeysRead } = scenario.platformPer1000Predictions;
 				expect(kvRequests).toBeGreaterThan(0);
-				expect(kvKeysRead).toBeCloseTo(2 * kvRequests, 9);
+				expect(kvKeysRead).toBeGreaterThan(kvRequests);
+				expect(kvKeysRead).toBeLessThanOrEqual(2 * kvRequests);
 				expect(Number.isFinite(scenario.latencyMs.p99.added)).toBe(true);
 				expect(scenario.latencyMs.rate).toBe(100);
 				expect(scenario.rounds[0]?.switchyardAtRate.errors).toBe(0);

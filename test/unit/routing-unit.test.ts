@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { DeploymentSpec } from "../../src/config/spec";
 import { keyId, signingKeys } from "../../src/lib/keys";
-import { resolveUpstream } from "../../src/routing/forward";
+import { climbsOut, resolveUpstream } from "../../src/routing/forward";
 import { forwardHeaders, withoutCookie } from "../../src/routing/headers";
 import { signRequestId, unitTag, verifyRequestId } from "../../src/routing/request-id";
 import { unitCookie, verifiedUnitCookie } from "../../src/routing/unit";
@@ -83,6 +83,37 @@ describe("forwarded headers", () => {
 	it("removes the cookie header entirely when only Switchyard's cookie was there", () => {
 		expect(withoutCookie("sy_uid=1", "sy_uid")).toBe("");
 		expect(withoutCookie("sy_uidx=1; sy_uid=2", "sy_uid")).toBe("sy_uidx=1");
+	});
+});
+
+describe("paths that would climb out of a backend's base path", () => {
+	it.each([
+		"/..",
+		"/../admin",
+		"/a/../../b",
+		"/.",
+		"/a/./b",
+		"/%2e%2e/x",
+		"/.%2E/x",
+		"/%2e./x",
+		"/%2e",
+		"/a\\b",
+		"/a%5cb",
+		"/a%5C..",
+	])("refuses %s", (path) => {
+		expect(climbsOut(path)).toBe(true);
+	});
+
+	it.each([
+		"/predict",
+		"/v1/chat/completions",
+		"/a..b",
+		"/.well-known/x",
+		"/%2e%2ex",
+		"/a/%2Fb",
+		"",
+	])("forwards %s", (path) => {
+		expect(climbsOut(path)).toBe(false);
 	});
 });
 

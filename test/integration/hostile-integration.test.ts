@@ -1,0 +1,168 @@
+/**
+ * Hostile clients: nothing a client sends can count against a variant, reach
+ * a secret, or aim traffic where it should not go. Each measured attack on
+ * the first release is a regression test here.
+ */
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it, vi } from "vitest";
+import { look } from "../helpers/controller";
+import { deploy, ORIGIN, predict, uniqueName } from "../helpers/edge";
+import { totals, waitForRequests } from "../helpers/metrics";
+
+const echo = {
+	champion: { version: "echo", service: "MODEL_ECHO" },
+	candidate: { version: "echo", service: "MODEL_ECHO" },
+};
+
+async function raw(path: string, init: RequestInit = {}): Promise<Response> {
+	return exports.default.fetch(`${ORIGIN}${path}`, { method: "POST", body: "{}", ...init });
+}
+
+describe("a client cannot aim traffic elsewhere", () => {
+	it("answers a percent-encoded name with 404 and charges nobody (the measured abort)", async () => {
+		const name = uniqueName("canary-enc");
+		await deploy(name, 50, {
+			strategy: "canary",
+			canary: { steps: [50, 100], minRequests: 20, maxErrorRate: 0.1, bakeSeconds: 3600 },
+		});
+		const last = name.charCodeAt(name.length - 1).toString(16);
+		const encoded = `${name.slice(0, -1)}%${last}`;
+		for (let i = 0; i < 80; i++) {
+			const res = await raw(`/v1/models/${encoded}/p`);
+			expect(res.status).toBe(404);
+			await res.arrayBuffer();
+		}
+		const served = await predict(name);
+		await served.arrayBuffer();
+		const t = await waitForRequests(name, 1);
+		expect(t.champion.requests + t.candidate.requests).toBe(1);
+		expect(await look(name)).toMatchObject({ ok: true, state: { status: "running", weight: 50 } });
+	});
+
+	it("refuses an encoded backslash in the rest of the path (dot segments: see routing-unit)", async () => {
+		const name = uniqueName("dots");
+		await deploy(name, 0, echo);
+		// A WHATWG client resolves dot segments itself; raw HTTP clients need not (unit-tested).
+		for (const rest of ["/a/%5c../b", "/a%5C..%5Cb"]) {
+			const res = await raw(`/v1/models/${name}${rest}`);
+			expect(res.status).toBe(400);
+			expect(await res.json()).toMatchObject({ error: { code: "invalid_path" } });
+		}
+		expect((await totals(name)).champion.requests).toBe(0);
+	});
+
+	it("forwards the rest of the path and the query byte for byte", async () => {
+		const name = uniqueName("bytes");
+		await deploy(name, 0, echo);
+		const res = await raw(`/v1/models/${name}/v1/chat%2Fcompletions;x=1/%C3%A9?q=%20a+b&q=2`);
+		expect(res.status).toBe(200);
+		expect(await res.json()).toMatchObject({
+			path: "/v1/chat%2Fcompletions;x=1/%C3%A9",
+			search: "?q=%20a+b&q=2",
+		});
+	});
+});
+
+describe("client faults are never model faults", () => {
+	it("waits for a slow upload before calling the backend: no timeout charged", async () => {
+		const name = uniqueName("slow-upload");
+		await deploy(name, 100, { timeoutMs: 300, fallback: false });
+		const encoder = new TextEncoder();
+		const parts = ['{"text":', '"a great', ' day"', "}"];
+		const body = new ReadableStream<Uint8Array>({
+			async pull(controller) {
+				const part = parts.shift();
+				if (part === undefined) return controller.close();
+				await new Promise((resolve) => setTimeout(resolve, 150));
+				controller.enqueue(encoder.encode(part));
+			},
+		});
+		const res = await raw(`/v1/models/${name}/predict`, {
+			body,
+			headers: { "content-type": "application/json" },
+			// @ts-expect-error: undici-style streaming bodies need duplex; workerd accepts it.
+			duplex: "half",
+		});
+		expect(res.status).toBe(200);
+		expect(res.headers.get("x-model-variant")).toBe("candidate");
+		await res.arrayBuffer();
+		const t = await waitForRequests(name, 1);
+		expect(t.candidate).toMatchObject({ requests: 1, timeouts: 0, errors5xx: 0 });
+	});
+
+	it("counts a 4xx answer as a client fault: no error, no fallback", async () => {
+		const name = uniqueName("client-4xx");
+		await deploy(name, 100);
+		const res = await predict(name, { method: "GET" });
+		expect(res.status).toBe(405);
+		expect(res.headers.get("x-switchyard-fallback")).toBeNull();
+		await res.arrayBuffer();
+		const t = await waitForRequests(name, 1);
+		expect(t.candidate).toMatchObject({ requests: 1, clientFaults: 1, errors5xx: 0, fallbacks: 0 });
+	});
+
+	it("counts a client that goes away as a client fault, not a network error", async () => {
+		const name = uniqueName("gone");
+		await deploy(name, 100, {
+			candidate: { version: "v2", service: "MODEL_GATE" },
+			timeoutMs: 30_000,
+		});
+		const gate = (path: string) =>
+			env.MODEL_GATE.fetch(`http://gate/__gate/${path}`, { method: "POST" }).then(
+				(r) => r.json() as Promise<{ pending?: number }>,
+			);
+		const controller = new AbortController();
+		const pending = exports.default
+			.fetch(`${ORIGIN}/v1/models/${name}/predict`, {
+				method: "POST",
+				body: "{}",
+				signal: controller.signal,
+			})
+			.catch((error: unknown) => error);
+		await vi.waitFor(async () => expect((await gate("pending")).pending).toBe(1));
+		controller.abort();
+		await pending;
+		await gate("release");
+		const t = await waitForRequests(name, 1);
+		expect(t.candidate).toMatchObject({
+			requests: 1,
+			networkErrors: 0,
+			timeouts: 0,
+			clientFaults: 1,
+		});
+	});
+});
+
+describe("what reaches a backend, what reaches a client", () => {
+	it("replaces the client's forwarding claims with the edge's own", async () => {
+		const name = uniqueName("xff");
+		await deploy(name, 0, echo);
+		const res = await predict(name, {
+			headers: {
+				"cf-connecting-ip": "203.0.113.5",
+				"x-forwarded-for": "6.6.6.6",
+				forwarded: "for=6.6.6.6",
+			},
+		});
+		const headers = ((await res.json()) as { headers: Record<string, string> }).headers;
+		expect(headers["x-forwarded-for"]).toBe("203.0.113.5");
+		expect(headers.forwarded).toBeUndefined();
+		expect(headers["x-forwarded-proto"]).toBe("http");
+	});
+
+	it("answers a backend failure with a code, a message and the request id, nothing internal", async () => {
+		const name = uniqueName("opaque");
+		await deploy(name, 0, { champion: { version: "v1", url: "http://127.0.0.1:1/secret-path" } });
+		const res = await predict(name);
+		expect(res.status).toBe(502);
+		const text = await res.text();
+		expect(JSON.parse(text)).toEqual({
+			error: {
+				code: "backend_unavailable",
+				message: "the model could not be reached",
+				requestId: res.headers.get("x-request-id"),
+			},
+		});
+		expect(text).not.toMatch(/127\\.0\\.0\\.1|secret-path|refused/i);
+	});
+});
