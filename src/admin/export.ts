@@ -4,7 +4,7 @@
  */
 
 import type { MinuteSeriesRow } from "../deployment/metrics-tables";
-import { errorsOf } from "../metrics/aggregate";
+import { errorsOf, type VariantAggregate } from "../metrics/aggregate";
 import { histogramQuantile } from "../metrics/histogram";
 
 export interface MetricsRow {
@@ -18,6 +18,21 @@ export interface MetricsRow {
 	fallbacks: number;
 	/** Candidate units an isolate's breaker sent to the champion. */
 	diverted: number;
+	/** Answers that broke after their headers (in errors). */
+	streamErrors: number;
+	/** 4xx answers and clients gone: never errors. */
+	clientFaults: number;
+	/** What watched answers showed (streams, LLM answers); absent when none was watched. */
+	answers?: {
+		ttft?: { mean: number; p50: number; p95: number };
+		ttfb?: { mean: number; p95: number };
+		duration?: { mean: number; p95: number };
+		promptTokens?: number;
+		completionTokens?: number;
+		tokensPerSecond?: number;
+		/** Mean cost per request (the backend's currency). */
+		cost?: number;
+	};
 	latency: { mean: number; p50: number; p95: number; p99: number };
 	feedback: { n: number; mean: number };
 	shadow?: { compared: number; agreed: number; uncomparable: number };
@@ -34,6 +49,9 @@ export function metricsRows(series: readonly MinuteSeriesRow[]): MetricsRow[] {
 		networkErrors: aggregate.networkErrors,
 		fallbacks: aggregate.fallbacks,
 		diverted: aggregate.diverted,
+		streamErrors: aggregate.streamErrors,
+		clientFaults: aggregate.clientFaults,
+		...answersOf(aggregate),
 		latency: {
 			mean: round(aggregate.latency.mean),
 			p50: round(histogramQuantile(aggregate.histogram, 0.5)),
@@ -57,6 +75,30 @@ function round(x: number): number {
 	return Math.round(x * 1000) / 1000;
 }
 
+function answersOf(aggregate: VariantAggregate): { answers?: MetricsRow["answers"] } {
+	const a = aggregate.answers;
+	const timed = (m: typeof a.ttft) =>
+		m && m.moments.n > 0
+			? {
+					mean: round(m.moments.mean),
+					p50: round(histogramQuantile(m.histogram, 0.5)),
+					p95: round(histogramQuantile(m.histogram, 0.95)),
+				}
+			: undefined;
+	const mean = (m: typeof a.cost) => (m && m.moments.n > 0 ? m.moments.mean : undefined);
+	const answers = {
+		ttft: timed(a.ttft),
+		ttfb: timed(a.ttfb),
+		duration: timed(a.duration),
+		promptTokens: mean(a.promptTokens),
+		completionTokens: mean(a.completionTokens),
+		tokensPerSecond: mean(a.tokensPerSecond),
+		cost: mean(a.cost),
+	};
+	const present = Object.fromEntries(Object.entries(answers).filter(([, v]) => v !== undefined));
+	return Object.keys(present).length > 0 ? { answers: present } : {};
+}
+
 const CSV_COLUMNS = [
 	"minute",
 	"variant",
@@ -67,6 +109,8 @@ const CSV_COLUMNS = [
 	"network_errors",
 	"fallbacks",
 	"diverted",
+	"stream_errors",
+	"client_faults",
 	"latency_mean_ms",
 	"latency_p50_ms",
 	"latency_p95_ms",
@@ -75,6 +119,13 @@ const CSV_COLUMNS = [
 	"feedback_mean",
 	"shadow_compared",
 	"shadow_agreed",
+	"ttft_p50_ms",
+	"ttft_p95_ms",
+	"duration_mean_ms",
+	"prompt_tokens_mean",
+	"completion_tokens_mean",
+	"tokens_per_second_mean",
+	"cost_mean",
 ] as const;
 
 export function toCsv(rows: readonly MetricsRow[]): string {
@@ -89,6 +140,8 @@ export function toCsv(rows: readonly MetricsRow[]): string {
 			r.networkErrors,
 			r.fallbacks,
 			r.diverted,
+			r.streamErrors,
+			r.clientFaults,
 			r.latency.mean,
 			r.latency.p50,
 			r.latency.p95,
@@ -97,6 +150,13 @@ export function toCsv(rows: readonly MetricsRow[]): string {
 			r.feedback.mean,
 			r.shadow?.compared ?? "",
 			r.shadow?.agreed ?? "",
+			r.answers?.ttft?.p50 ?? "",
+			r.answers?.ttft?.p95 ?? "",
+			r.answers?.duration?.mean ?? "",
+			r.answers?.promptTokens ?? "",
+			r.answers?.completionTokens ?? "",
+			r.answers?.tokensPerSecond ?? "",
+			r.answers?.cost ?? "",
 		].join(","),
 	);
 	return `${[CSV_COLUMNS.join(","), ...lines].join("\n")}\n`;

@@ -22,6 +22,12 @@ const Settings = z.object({
 	SHADOW_SAMPLE_BYTES: z.coerce.number().int().min(64).max(65_536).catch(2_048),
 	/** Feedback de-duplication rows a deployment object keeps at most (feedback beyond is refused). */
 	FEEDBACK_SEEN_LIMIT: z.coerce.number().int().min(1000).max(100_000_000).catch(1_000_000),
+	/**
+	 * How long a shadow comparison waits for the candidate after the champion's
+	 * answer ended, ms; beyond it the pair is not comparable (background work
+	 * lives about 30 s after the response).
+	 */
+	SHADOW_BUDGET_MS: z.coerce.number().int().min(100).max(30_000).catch(25_000),
 	/** Bytes of each shadow response read for comparison. */
 	SHADOW_COMPARE_BYTES: z.coerce.number().int().min(64).max(1_048_576).catch(65_536),
 });

@@ -23,7 +23,29 @@ const BackendUrl = z.url().refine(
 	{ message: "must be https://, or http:// to a loopback host" },
 );
 
-/** A model version and where it is served: a base URL or a service binding. */
+/** What a backend's answers cost, for the cost metric (any currency, the same for both arms). */
+export const Price = z.strictObject({
+	/** Price of a million input (prompt) tokens. */
+	inputPer1M: z.number().min(0).optional(),
+	/** Price of a million output (completion) tokens. */
+	outputPer1M: z.number().min(0).optional(),
+	/** A response header stating the request's cost (a gateway's, say); it wins over the prices. */
+	costHeader: z
+		.string()
+		.regex(/^[A-Za-z0-9-]+$/)
+		.transform((h) => h.toLowerCase())
+		.optional(),
+});
+
+/** A Workers AI model, called through the `AI` binding (optionally through an AI Gateway). */
+export const AiModel = z.strictObject({
+	/** The model, e.g. "@cf/meta/llama-3.1-8b-instruct". */
+	model: z.string().min(1).max(200),
+	/** An AI Gateway id to route the call through. */
+	gateway: z.string().min(1).max(100).optional(),
+});
+
+/** A model version and where it is served: a base URL, a service binding, or Workers AI. */
 export const Backend = z
 	.strictObject({
 		/** Version label, reported in `x-model-version` (e.g. "v2"). */
@@ -35,10 +57,15 @@ export const Backend = z
 			.string()
 			.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "a binding name")
 			.optional(),
+		/** A Workers AI model (the `AI` binding): OpenAI-compatible requests in, answers or SSE out. */
+		ai: AiModel.optional(),
+		/** What its answers cost (token prices or a stated-cost header). */
+		price: Price.optional(),
 	})
-	.refine((b) => (b.url === undefined) !== (b.service === undefined), {
-		message: "a backend needs exactly one of url or service",
-	});
+	.refine(
+		(b) => [b.url, b.service, b.ai].filter((where) => where !== undefined).length === 1,
+		{ message: "a backend needs exactly one of url, service or ai" },
+	);
 export type Backend = z.infer<typeof Backend>;
 
 /** Weight of traffic to the candidate, in percent with at most two decimals. */
@@ -138,12 +165,18 @@ export const AbPolicy = z.strictObject({
 });
 export type AbPolicy = z.infer<typeof AbPolicy>;
 
-/** How shadow outputs are compared: whole JSON, one field, or one numeric field within a tolerance. */
+/**
+ * How shadow outputs are compared: whole JSON (or text), one field, one
+ * numeric field within a tolerance, or text by similarity. Streamed answers
+ * (SSE) are compared on their assembled text.
+ */
 export const Comparison = z.strictObject({
-	/** Dot path of the field to compare (e.g. "label"); the whole JSON body when absent. */
+	/** Dot path of the field to compare (e.g. "label", "choices.0.message.content"); the whole body when absent. */
 	field: z.string().min(1).optional(),
 	/** For numeric fields: |a − b| ≤ tolerance counts as agreement. */
 	tolerance: z.number().min(0).optional(),
+	/** For text: normalised similarity (word overlap, 0–1) at or above this counts as agreement. */
+	similarity: z.number().min(0).max(1).optional(),
 });
 export type Comparison = z.infer<typeof Comparison>;
 
@@ -201,8 +234,18 @@ export const DeploymentSpec = z.strictObject({
 	/** The version being rolled out. */
 	candidate: Backend,
 	assignment: Assignment.prefault({ unit: "cookie" }),
-	/** Per-backend timeout for the response headers, in milliseconds. */
+	/** Per-backend timeout for the response headers, in milliseconds (never cuts a body). */
 	timeoutMs: z.number().int().min(1).max(60_000).default(3000),
+	/** Longest wait for the next chunk of an answer's body, in milliseconds. */
+	idleTimeoutMs: z.number().int().min(1).max(600_000).default(30_000),
+	/** Longest an answer's body may take in all (a long LLM stream), in milliseconds. */
+	maxDurationMs: z.number().int().min(1).max(3_600_000).default(600_000),
+	/**
+	 * Read token usage from complete JSON answers too (OpenAI-compatible
+	 * `usage`); streamed answers are always read. On by itself when a backend
+	 * has a price.
+	 */
+	tokens: z.boolean().default(false),
 	/** In ab and canary, serve the champion when the candidate fails (5xx, timeout, network). */
 	fallback: z.boolean().default(true),
 	/** The largest request body accepted (413 beyond); bodies are read in full before a backend is called. */

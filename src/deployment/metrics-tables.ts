@@ -17,6 +17,7 @@ import type { IngestBatch, ShadowSample } from "../metrics/batch";
 import type { Histogram } from "../metrics/histogram";
 import type { ObservedVariant } from "../metrics/observation";
 import { type Moments, mergeMoments } from "../stats";
+import { addAnswerRow, answerRows, ingestAnswers } from "./answer-tables";
 import type { Migration } from "./sql-migrations";
 
 export const METRICS_MIGRATIONS: Migration[] = [
@@ -83,12 +84,13 @@ export function ingestBatch(sql: SqlStorage, batch: IngestBatch): void {
 			)
 			.toArray()[0];
 		const merged = stored
-			? mergeAggregates(aggregateOf(stored), { ...aggregate, histogram: {} })
+			? mergeAggregates(aggregateOf(stored), { ...aggregate, histogram: {}, answers: {} })
 			: aggregate;
 		sql.exec(
 			`INSERT OR REPLACE INTO minute_stats (minute, variant, threshold, epoch, requests, errors_5xx,
 			 timeouts, network_errors, fallbacks, shadow_skipped, lat_n, lat_mean, lat_m2, compared, agreed,
-			 uncomparable, diverted, client_faults) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			 uncomparable, diverted, client_faults, stream_errors)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			minute,
 			variant,
 			threshold,
@@ -107,7 +109,9 @@ export function ingestBatch(sql: SqlStorage, batch: IngestBatch): void {
 			merged.uncomparable,
 			merged.diverted,
 			merged.clientFaults,
+			merged.streamErrors,
 		);
+		ingestAnswers(sql, { minute, variant, threshold, epoch }, aggregate.answers);
 		for (const [bucket, count] of Object.entries(aggregate.histogram)) {
 			sql.exec(
 				`INSERT INTO latency_buckets VALUES (?, ?, ?, ?, ?, ?)
@@ -147,6 +151,8 @@ function aggregateOf(row: Row): VariantAggregate {
 		fallbacks: num(row, "fallbacks"),
 		diverted: num(row, "diverted"),
 		clientFaults: num(row, "client_faults"),
+		streamErrors: num(row, "stream_errors"),
+		answers: {},
 		latency: { n: num(row, "lat_n"), mean: num(row, "lat_mean"), m2: num(row, "lat_m2") },
 		histogram: {},
 		compared: num(row, "compared"),
@@ -194,6 +200,8 @@ export function aggregateRows(
 			"count",
 		);
 	}
+	for (const answer of answerRows(sql, fromMinute, toMinute, epoch))
+		addAnswerRow(group(answer.variant, answer.threshold).aggregate, answer);
 	return [...groups.values()];
 }
 
@@ -360,6 +368,8 @@ export function minuteSeries(
 			m2: num(row, "m2"),
 		});
 	}
+	for (const answer of answerRows(sql, fromMinute, toMinute))
+		addAnswerRow(at(answer.minute, answer.variant).aggregate, answer);
 	return [...rows.values()].sort(
 		(a, b) => a.minute - b.minute || a.variant.localeCompare(b.variant),
 	);
@@ -400,7 +410,7 @@ export interface RetentionPolicy {
 /** Deletes what retention no longer keeps; returns the number of rows deleted. */
 export function applyRetention(sql: SqlStorage, policy: RetentionPolicy): number {
 	let deleted = 0;
-	for (const table of ["minute_stats", "latency_buckets", "feedback_stats"]) {
+	for (const table of ["minute_stats", "latency_buckets", "feedback_stats", "answer_stats", "answer_buckets"]) {
 		deleted += sql.exec(`DELETE FROM ${table} WHERE minute < ?`, policy.beforeMinute).rowsWritten;
 	}
 	deleted += sql.exec(

@@ -17,6 +17,7 @@ import { epochOf } from "../config/state";
 import type { AggregateRow, FeedbackAggregate } from "../metrics/aggregate";
 import type { IngestBatch } from "../metrics/batch";
 import { MINUTE_MS, minuteRange } from "../metrics/windows";
+import { ANSWER_MIGRATIONS } from "./answer-tables";
 import {
 	type ActResult,
 	Authority,
@@ -66,7 +67,7 @@ export class DeploymentObject extends DurableObject<Env> {
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
 		void ctx.blockConcurrencyWhile(async () => {
-			migrate(ctx.storage, [...METRICS_MIGRATIONS, ...ROLLOUT_MIGRATIONS]);
+			migrate(ctx.storage, [...METRICS_MIGRATIONS, ...ROLLOUT_MIGRATIONS, ...ANSWER_MIGRATIONS]);
 		});
 	}
 

@@ -4,9 +4,31 @@
  * Pure: isolates pre-aggregate observations into these, the Durable Object
  * stores them per minute, and windows merge them back.
  */
+import type { AnswerStats } from "../llm/answer";
 import { emptyMoments, type Moments, mergeMoments, pushValue } from "../stats";
 import { addToHistogram, type Histogram, mergeHistograms } from "./histogram";
 import type { Observation, ObservedVariant, ShadowComparison } from "./observation";
+
+/** What answers' bodies showed, per metric (see llm/answer.ts). */
+export const ANSWER_METRICS = [
+	"ttfb",
+	"ttft",
+	"duration",
+	"promptTokens",
+	"completionTokens",
+	"tokensPerSecond",
+	"cost",
+] as const;
+export type AnswerMetric = (typeof ANSWER_METRICS)[number];
+
+/** The answer metrics that are times (ms): they also get a latency histogram, for quantiles. */
+export const TIMED_METRICS: ReadonlySet<AnswerMetric> = new Set(["ttfb", "ttft", "duration"]);
+
+export interface MetricAggregate {
+	moments: Moments;
+	/** Times only (see TIMED_METRICS). */
+	histogram: Histogram;
+}
 
 export interface VariantAggregate {
 	requests: number;
@@ -20,6 +42,10 @@ export interface VariantAggregate {
 	diverted: number;
 	/** Client faults (a 4xx answer, a client gone, a body refused): in `requests`, never errors. */
 	clientFaults: number;
+	/** Answers that broke after their headers (an error of the variant). */
+	streamErrors: number;
+	/** Timings, tokens and cost of the answers whose bodies were watched. */
+	answers: Partial<Record<AnswerMetric, MetricAggregate>>;
 	/** Latency to response headers of every response that arrived (ok and 5xx). */
 	latency: Moments;
 	histogram: Histogram;
@@ -38,6 +64,8 @@ export function emptyAggregate(): VariantAggregate {
 		fallbacks: 0,
 		diverted: 0,
 		clientFaults: 0,
+		streamErrors: 0,
+		answers: {},
 		latency: emptyMoments(),
 		histogram: {},
 		compared: 0,
@@ -46,9 +74,9 @@ export function emptyAggregate(): VariantAggregate {
 	};
 }
 
-/** Total errors (5xx, timeouts, network). */
+/** Total errors (5xx, timeouts, network, broken streams). */
 export function errorsOf(a: VariantAggregate): number {
-	return a.errors5xx + a.timeouts + a.networkErrors;
+	return a.errors5xx + a.timeouts + a.networkErrors + a.streamErrors;
 }
 
 /** Requests that reached the variant's backend (diverted ones were assigned but never sent). */
@@ -72,12 +100,56 @@ export function addObservation(a: VariantAggregate, o: Observation): void {
 	else if (o.outcome === "timeout") a.timeouts += 1;
 	else if (o.outcome === "network") a.networkErrors += 1;
 	else if (o.outcome === "client") a.clientFaults += 1;
+	else if (o.outcome === "stream") a.streamErrors += 1;
 	if (o.fallback) a.fallbacks += 1;
+	if (o.answer) addAnswer(a, o.answer);
 	// Latency of every answer that arrived (a client fault with no answer has none).
 	if (o.status > 0) {
 		pushValue(a.latency, o.latencyMs);
 		addToHistogram(a.histogram, o.latencyMs);
 	}
+}
+
+function addAnswer(a: VariantAggregate, answer: AnswerStats): void {
+	const values: Record<AnswerMetric, number | undefined> = {
+		ttfb: answer.ttfbMs,
+		ttft: answer.ttftMs,
+		duration: answer.durationMs,
+		promptTokens: answer.promptTokens,
+		completionTokens: answer.completionTokens,
+		tokensPerSecond: answer.tokensPerSecond,
+		cost: answer.cost,
+	};
+	for (const metric of ANSWER_METRICS) {
+		const value = values[metric];
+		if (value === undefined || !Number.isFinite(value)) continue;
+		let target = a.answers[metric];
+		if (!target) {
+			target = { moments: emptyMoments(), histogram: {} };
+			a.answers[metric] = target;
+		}
+		pushValue(target.moments, value);
+		if (TIMED_METRICS.has(metric)) addToHistogram(target.histogram, value);
+	}
+}
+
+/** Merges per-metric answer aggregates. */
+export function mergeAnswers(
+	a: VariantAggregate["answers"],
+	b: VariantAggregate["answers"],
+): VariantAggregate["answers"] {
+	const merged: VariantAggregate["answers"] = { ...a };
+	for (const metric of ANSWER_METRICS) {
+		const x = a[metric];
+		const y = b[metric];
+		if (x && y)
+			merged[metric] = {
+				moments: mergeMoments(x.moments, y.moments),
+				histogram: mergeHistograms(x.histogram, y.histogram),
+			};
+		else if (y) merged[metric] = y;
+	}
+	return merged;
 }
 
 /** Adds one shadow comparison's verdict in place. */
@@ -98,6 +170,8 @@ export function mergeAggregates(a: VariantAggregate, b: VariantAggregate): Varia
 		fallbacks: a.fallbacks + b.fallbacks,
 		diverted: a.diverted + b.diverted,
 		clientFaults: a.clientFaults + b.clientFaults,
+		streamErrors: a.streamErrors + b.streamErrors,
+		answers: mergeAnswers(a.answers, b.answers),
 		latency: mergeMoments(a.latency, b.latency),
 		histogram: mergeHistograms(a.histogram, b.histogram),
 		compared: a.compared + b.compared,

@@ -3,6 +3,7 @@
  * reports through. The metrics layer implements {@link Recorder}; the request
  * path never awaits it.
  */
+import type { AnswerStats } from "../llm/answer";
 import type { Outcome } from "../routing/forward";
 
 /** champion / candidate: served traffic; shadow: the candidate's copies in shadow mode. */
@@ -27,6 +28,8 @@ export interface Observation {
 	fallback: boolean;
 	/** Assigned the candidate, served by the champion because this isolate's breaker is open. */
 	diverted?: boolean;
+	/** What the answer's body showed (timings, tokens, cost), when it was watched. */
+	answer?: AnswerStats;
 }
 
 /** One shadow comparison, for the agreement counters and the samples table. */

@@ -9,12 +9,16 @@
  * network failures count against the variant that produced them.
  */
 import type { Backend } from "../config/spec";
+import { type AiRunner, isAiRunner, runAi } from "../llm/workers-ai";
 
-export type Outcome = "ok" | "client" | "http_5xx" | "timeout" | "network";
+/** `stream`: the body broke after the headers. */
+export type Outcome = "ok" | "client" | "http_5xx" | "timeout" | "network" | "stream";
 
 /** True for the outcomes that count against a variant (and trigger fallback and the breaker). */
 export function isVariantFault(outcome: Outcome): boolean {
-	return outcome === "http_5xx" || outcome === "timeout" || outcome === "network";
+	return (
+		outcome === "http_5xx" || outcome === "timeout" || outcome === "network" || outcome === "stream"
+	);
 }
 
 function outcomeOf(status: number): Outcome {
@@ -23,6 +27,8 @@ function outcomeOf(status: number): Outcome {
 
 export interface BackendResult {
 	outcome: Outcome;
+	/** When the call started (Unix ms): the body's timings count from here. */
+	startedAt: number;
 	/** The response, when one arrived (also for 5xx). */
 	response?: Response;
 	/** HTTP status, 0 when none arrived. */
@@ -70,10 +76,11 @@ export function climbsOut(restPath: string): boolean {
 	return CLIMBING.test(restPath);
 }
 
-/** Where a request goes: a service binding or the network. */
+/** Where a request goes: a service binding, the network, or a Workers AI model. */
 export interface Upstream {
 	url: string;
 	fetcher?: Fetcher;
+	ai?: { runner: AiRunner; model: string; gateway?: string };
 }
 
 /** The upstream for a backend, or an error message when its binding is missing. */
@@ -84,6 +91,11 @@ export function resolveUpstream(
 	search: string,
 	origin: string,
 ): Upstream | { error: string } {
+	if (backend.ai !== undefined) {
+		const runner: unknown = Reflect.get(env, "AI");
+		if (!isAiRunner(runner)) return { error: "the AI binding is not configured" };
+		return { url: `${origin}${restPath}${search}`, ai: { runner, ...backend.ai } };
+	}
 	if (backend.service !== undefined) {
 		const binding: unknown = Reflect.get(env, backend.service);
 		if (!isFetcher(binding))
@@ -110,8 +122,9 @@ export interface ForwardInit {
 }
 
 /**
- * Sends the request with `AbortSignal.timeout(timeoutMs)`: the backend must
- * answer, and its body finish streaming, within the timeout.
+ * Sends the request; the backend must answer with its headers within
+ * `timeoutMs`. The timeout stops there: the body is bounded by the body
+ * monitor's idle and total limits, so a long stream is never cut by it.
  */
 export async function callBackend(
 	upstream: Upstream,
@@ -119,53 +132,43 @@ export async function callBackend(
 	timeoutMs: number,
 	now: () => number = Date.now,
 ): Promise<BackendResult> {
-	const started = now();
-	const timeout = AbortSignal.timeout(timeoutMs);
+	const startedAt = now();
+	const headers = new AbortController();
+	const timer = setTimeout(() => headers.abort(), timeoutMs);
+	const signal = init.clientSignal
+		? AbortSignal.any([headers.signal, init.clientSignal])
+		: headers.signal;
 	try {
-		const response = await send(upstream, init, withClient(timeout, init.clientSignal));
+		const response = await Promise.race([send(upstream, init, signal), rejectOnAbort(signal)]);
 		return {
 			outcome: outcomeOf(response.status),
+			startedAt,
 			response,
 			status: response.status,
-			latencyMs: now() - started,
+			latencyMs: now() - startedAt,
 		};
 	} catch (error) {
-		return failure(error, timeout, init.clientSignal, now() - started, 0, timeoutMs);
+		return failure(error, headers.signal, init.clientSignal, startedAt, now() - startedAt, timeoutMs);
+	} finally {
+		clearTimeout(timer);
 	}
 }
 
-function withClient(timeout: AbortSignal, client: AbortSignal | undefined): AbortSignal {
-	return client ? AbortSignal.any([timeout, client]) : timeout;
+/** Rejects when the signal aborts (a call that ignores its signal, like the AI binding's, still times out). */
+function rejectOnAbort(signal: AbortSignal): Promise<never> {
+	return new Promise((_, reject) => {
+		if (signal.aborted) reject(signal.reason);
+		else signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+	});
 }
 
-/**
- * Like {@link callBackend}, and reads the body as text of at most `maxBytes`
- * (for comparing shadow outputs) under the same timeout. `latencyMs` is the
- * time to the response headers, comparable with the champion's.
- */
-export async function callBackendForText(
-	upstream: Upstream,
-	init: ForwardInit,
-	timeoutMs: number,
-	maxBytes: number,
-	now: () => number = Date.now,
-): Promise<BackendResult & { text?: string; truncated?: boolean }> {
-	const started = now();
-	const timeout = AbortSignal.timeout(timeoutMs);
-	let status = 0;
-	let latencyMs = 0;
-	try {
-		const response = await send(upstream, init, timeout);
-		status = response.status;
-		latencyMs = now() - started;
-		const { text, truncated } = await readText(response, maxBytes);
-		return { outcome: outcomeOf(status), status, latencyMs, text, truncated };
-	} catch (error) {
-		return failure(error, timeout, undefined, latencyMs || now() - started, status, timeoutMs);
-	}
+/** True for an event stream (its events are read: TTFT, text, usage). */
+export function isEventStream(response: Response): boolean {
+	return (response.headers.get("content-type") ?? "").includes("text/event-stream");
 }
 
 function send(upstream: Upstream, init: ForwardInit, signal: AbortSignal): Promise<Response> {
+	if (upstream.ai) return runAi(upstream.ai.runner, upstream.ai, init.body);
 	const request = new Request(upstream.url, {
 		method: init.method,
 		headers: init.headers,
@@ -189,17 +192,18 @@ function failure(
 	error: unknown,
 	timeout: AbortSignal,
 	client: AbortSignal | undefined,
+	startedAt: number,
 	latencyMs: number,
-	status: number,
 	timeoutMs: number,
 ): BackendResult {
 	if (client?.aborted || cancelledByRuntime(error)) {
-		return { outcome: "client", status, latencyMs, error: "the client went away" };
+		return { outcome: "client", startedAt, status: 0, latencyMs, error: "the client went away" };
 	}
 	const timedOut = timeout.aborted;
 	return {
 		outcome: timedOut ? "timeout" : "network",
-		status,
+		startedAt,
+		status: 0,
 		latencyMs: timedOut ? Math.max(latencyMs, timeoutMs) : latencyMs,
 		error: timedOut
 			? `no complete answer within ${timeoutMs} ms`
@@ -207,36 +211,4 @@ function failure(
 				? error.message
 				: String(error),
 	};
-}
-
-/** Reads up to `maxBytes` of a body as UTF-8 text, cancelling the rest. */
-export async function readText(
-	response: Response,
-	maxBytes: number,
-): Promise<{ text: string; truncated: boolean }> {
-	if (!response.body) return { text: "", truncated: false };
-	const reader = response.body.getReader();
-	const chunks: Uint8Array[] = [];
-	let size = 0;
-	let truncated = false;
-	for (;;) {
-		const { done, value } = await reader.read();
-		if (done) break;
-		chunks.push(value);
-		size += value.byteLength;
-		if (size > maxBytes) {
-			truncated = true;
-			await reader.cancel();
-			break;
-		}
-	}
-	const bytes = new Uint8Array(Math.min(size, maxBytes));
-	let offset = 0;
-	for (const chunk of chunks) {
-		const take = Math.min(chunk.byteLength, bytes.length - offset);
-		bytes.set(chunk.subarray(0, take), offset);
-		offset += take;
-		if (offset >= bytes.length) break;
-	}
-	return { text: new TextDecoder().decode(bytes), truncated };
 }

@@ -5,25 +5,27 @@
  */
 import type { Context } from "hono";
 import type { Settings } from "../config/settings";
-import type { DeploymentSpec } from "../config/spec";
+import type { Backend, DeploymentSpec } from "../config/spec";
 import { saltOf } from "../config/spec";
 import type { KvRolloutState } from "../config/state";
 import { epochOf, routingOf } from "../config/state";
 import { HttpError } from "../errors";
 import { signingKeys } from "../lib/keys";
+import { type AnswerStats, answerStats } from "../llm/answer";
 import type { Observation, Recorder } from "../metrics/observation";
-import { completeShadow } from "../shadow/run";
+import { completeShadow, type ShadowCopy } from "../shadow/run";
 import type { AppEnv } from "../types";
 import { assignVariant, type Variant } from "./assign";
 import { type Breaker, breakerStats } from "./breaker";
+import { drain, monitorBody, type BodyReport } from "./body-monitor";
 import {
 	type BackendResult,
 	callBackend,
-	callBackendForText,
 	type ForwardInit,
+	isEventStream,
 	isVariantFault,
+	type Outcome,
 	type RequestTarget,
-	readText,
 	resolveUpstream,
 } from "./forward";
 import { forwardHeaders } from "./headers";
@@ -132,12 +134,14 @@ export async function proxyPrediction(
 
 	let served: Variant = diverted ? "champion" : assigned;
 	let result = await send(served);
-	if (assigned === "candidate" && override === null && !diverted && result.outcome !== "client") {
-		if (input.breaker.record(Date.now(), isVariantFault(result.outcome))) {
+	// The breaker watches the candidate's own requests; a client's fault tells it nothing.
+	const breakerSees = (outcome: Outcome) => {
+		if (assigned !== "candidate" || override !== null || diverted || outcome === "client") return;
+		if (input.breaker.record(Date.now(), isVariantFault(outcome))) {
 			breakerStats.trips += 1;
 			log("breaker_opened", { deployment: spec.name });
 		}
-	}
+	};
 	if (diverted) {
 		breakerStats.diverted += 1;
 		recorder.observe({
@@ -145,19 +149,29 @@ export async function proxyPrediction(
 			diverted: true,
 		});
 	} else if (mayFallBack && isVariantFault(result.outcome)) {
+		breakerSees(result.outcome);
 		recorder.observe(observation(spec.name, "candidate", segment, time, result, true));
 		result = await send("champion");
 		served = "champion";
 		claims.fallback = true;
-	} else {
-		recorder.observe(observation(spec.name, assigned, segment, time, result, false));
 	}
+	// The answer served is the assigned variant's own (no fallback, no breaker): it is observed
+	// once complete, with what its body showed.
+	const ownAnswer = !diverted && !claims.fallback;
+	const observeOwn = (final: BackendResult, answer?: AnswerStats) => {
+		if (!ownAnswer) return;
+		breakerSees(final.outcome);
+		recorder.observe({
+			...observation(spec.name, assigned, segment, time, final, false),
+			...(answer ? { answer } : {}),
+		});
+	};
 
 	const headers = await own(served);
 	const response = result.response;
 	if (!response) {
-		if (shadowCall)
-			c.executionCtx.waitUntil(shadowCall.finish(Promise.resolve(null), result.latencyMs));
+		observeOwn(result);
+		if (shadowCall) c.executionCtx.waitUntil(shadowCall.finish(Promise.resolve(null), result.latencyMs));
 		// Internals (which binding, which error) go to the logs, not to the client.
 		log("backend_failed", {
 			deployment: spec.name,
@@ -177,24 +191,67 @@ export async function proxyPrediction(
 		);
 	}
 
-	let out: BodyInit | null = response.body;
-	if (shadowCall) {
-		const { forClient, forComparison } = await splitForComparison(
-			response,
-			settings.SHADOW_COMPARE_BYTES,
-			spec.timeoutMs,
+	const backend = spec[served];
+	const watched = watchAnswer(response, result, {
+		spec,
+		backend,
+		captureChars: shadowCall ? settings.SHADOW_COMPARE_BYTES : 0,
+	});
+	if (watched) {
+		c.executionCtx.waitUntil(
+			watched.done.then((report) => {
+				const final = report.outcome === "ok" ? result : { ...result, outcome: report.outcome };
+				const stated = backend.price?.costHeader ? response.headers.get(backend.price.costHeader) : null;
+				observeOwn(final, answerStats(report, backend.price, stated));
+			}),
 		);
-		out = forClient;
-		c.executionCtx.waitUntil(shadowCall.finish(forComparison, result.latencyMs));
-	}
+	} else observeOwn(result);
+	if (shadowCall)
+		c.executionCtx.waitUntil(
+			shadowCall.finish(
+				watched && result.outcome === "ok" ? watched.done : Promise.resolve(null),
+				result.latencyMs,
+			),
+		);
 	// One copy of the backend's response (its headers are immutable), then Switchyard's headers.
-	const reply = new Response(out, response);
+	const reply = new Response(watched?.stream ?? response.body, response);
 	for (const name in headers) {
 		if (name === "set-cookie") reply.headers.append(name, headers[name] as string);
 		else reply.headers.set(name, headers[name] as string);
 	}
 	return reply;
 }
+
+/**
+ * Watches an answer's body when there is something to learn from it: a
+ * stream (SSE, or no declared length: TTFT, failures mid-way, limits), token
+ * usage (a priced or Workers AI backend, or `tokens: true`), or text for a
+ * shadow comparison. A complete answer with a declared length and nothing
+ * to learn passes through untouched (the hot path of a small JSON model).
+ * Error answers are not watched: their headers said it all.
+ */
+function watchAnswer(
+	response: Response,
+	result: BackendResult,
+	options: { spec: DeploymentSpec; backend: Backend; captureChars: number },
+): { stream: ReadableStream<Uint8Array>; done: Promise<BodyReport> } | null {
+	if (!response.body || result.outcome !== "ok") return null;
+	const { spec, backend } = options;
+	const sse = isEventStream(response);
+	const wantsUsage = spec.tokens || backend.price !== undefined || backend.ai !== undefined;
+	const streaming = sse || !response.headers.has("content-length");
+	if (!streaming && !wantsUsage && options.captureChars === 0) return null;
+	return monitorBody(response.body, {
+		startedAt: result.startedAt,
+		sse,
+		idleTimeoutMs: spec.idleTimeoutMs,
+		maxDurationMs: spec.maxDurationMs,
+		captureChars: Math.max(options.captureChars, wantsUsage && !sse ? USAGE_CAPTURE_CHARS : 0),
+	});
+}
+
+/** How much of a complete JSON answer is kept to read its usage. */
+const USAGE_CAPTURE_CHARS = 1_048_576;
 
 /** Starts the candidate's copy now, in parallel with the champion; finishing it is background work. */
 function startShadowCall(
@@ -213,20 +270,31 @@ function startShadowCall(
 		target.search,
 		target.origin,
 	);
-	const candidate =
-		"error" in upstream
-			? Promise.resolve(missingBinding(upstream.error))
-			: callBackendForText(
-					upstream,
-					{ method: init.method, headers: new Headers(init.headers), body },
-					spec.timeoutMs,
-					settings.SHADOW_COMPARE_BYTES,
-				);
+	const stop = new AbortController();
+	const candidate = (async (): Promise<ShadowCopy> => {
+		const result =
+			"error" in upstream
+				? missingBinding(upstream.error)
+				: await callBackend(
+						upstream,
+						{ method: init.method, headers: new Headers(init.headers), body },
+						spec.timeoutMs,
+					);
+		if (!result.response?.body) return { result };
+		const watched = monitorBody(result.response.body, {
+			startedAt: result.startedAt,
+			sse: isEventStream(result.response),
+			idleTimeoutMs: spec.idleTimeoutMs,
+			maxDurationMs: spec.maxDurationMs,
+			captureChars: settings.SHADOW_COMPARE_BYTES,
+		});
+		const report = await drain(watched, stop.signal);
+		const price = spec.candidate.price;
+		const stated = price?.costHeader ? result.response.headers.get(price.costHeader) : null;
+		return { result, report, answer: answerStats(report, price, stated) };
+	})();
 	return {
-		finish: (
-			championText: Promise<{ text: string; truncated: boolean } | null>,
-			championLatencyMs: number,
-		) =>
+		finish: (champion: Promise<BodyReport | null>, championLatencyMs: number) =>
 			completeShadow(
 				{
 					deployment: spec.name,
@@ -234,82 +302,18 @@ function startShadowCall(
 					epoch,
 					comparison: spec.shadow.compare,
 					candidate,
-					championText,
+					cancelCandidate: () => stop.abort(),
+					champion,
 					championLatencyMs,
 					body,
 					sampleBytes: settings.SHADOW_SAMPLE_BYTES,
+					budgetMs: settings.SHADOW_BUDGET_MS,
 				},
 				recorder,
 			).catch((error) => {
-				console.error(
-					JSON.stringify({
-						level: "error",
-						event: "shadow_failed",
-						deployment: spec.name,
-						message: String(error),
-					}),
-				);
+				log("shadow_failed", { deployment: spec.name, message: String(error) });
 			}),
 	};
-}
-
-/**
- * Shares the champion's body between the user and the shadow comparison.
- * Bodies up to `maxBytes` are read once and served from memory (model
- * answers are small); a larger body is served as what was read followed by
- * the rest of the stream, and is not compared. Event streams are teed
- * instead, so streaming answers keep streaming; their comparison gives up
- * after `timeoutMs`, so a client that never reads cannot hold it open.
- */
-async function splitForComparison(
-	response: Response,
-	maxBytes: number,
-	timeoutMs: number,
-): Promise<{
-	forClient: BodyInit | null;
-	forComparison: Promise<{ text: string; truncated: boolean } | null>;
-}> {
-	const source = response.body;
-	if (!source)
-		return { forClient: null, forComparison: Promise.resolve({ text: "", truncated: false }) };
-	if ((response.headers.get("content-type") ?? "").includes("text/event-stream")) {
-		const [forClient, toCompare] = source.tee();
-		const deadline = new Promise<null>((resolve) => setTimeout(() => resolve(null), timeoutMs));
-		return {
-			forClient,
-			forComparison: Promise.race([readText(new Response(toCompare), maxBytes), deadline]),
-		};
-	}
-	const reader = source.getReader();
-	const chunks: Uint8Array[] = [];
-	let size = 0;
-	for (;;) {
-		const { done, value } = await reader.read();
-		if (done) {
-			const bytes = concat(chunks, size);
-			return {
-				forClient: bytes,
-				forComparison: Promise.resolve({ text: new TextDecoder().decode(bytes), truncated: false }),
-			};
-		}
-		chunks.push(value);
-		size += value.byteLength;
-		if (size > maxBytes) break;
-	}
-	const rest = new ReadableStream<Uint8Array>({
-		start(controller) {
-			for (const chunk of chunks) controller.enqueue(chunk);
-		},
-		async pull(controller) {
-			const { done, value } = await reader.read();
-			if (done) controller.close();
-			else controller.enqueue(value);
-		},
-		cancel(reason) {
-			return reader.cancel(reason);
-		},
-	});
-	return { forClient: rest, forComparison: Promise.resolve({ text: "", truncated: true }) };
 }
 
 function concat(chunks: Uint8Array[], size: number): Uint8Array {
@@ -419,5 +423,5 @@ function observation(
 }
 
 function missingBinding(error: string): BackendResult {
-	return { outcome: "network", status: 0, latencyMs: 0, error };
+	return { outcome: "network", startedAt: Date.now(), status: 0, latencyMs: 0, error };
 }

@@ -1,7 +1,8 @@
 /**
- * Comparing a champion's and a shadow candidate's outputs: exact JSON
- * equality, equality of one field, or numeric closeness of one field. Pure:
- * takes the two response texts and the spec's comparison, returns a verdict.
+ * Comparing a champion's and a shadow candidate's outputs: exact JSON (or
+ * text) equality, equality of one field, numeric closeness of one field, or
+ * text similarity above a threshold. Pure: takes the two response texts (a
+ * stream's assembled text) and the spec's comparison, returns a verdict.
  */
 import type { Comparison } from "../config/spec";
 
@@ -19,11 +20,7 @@ export function compareOutputs(
 	const candidate = parseJson(candidateText);
 	if (champion === undefined || candidate === undefined) {
 		if (comparison.field !== undefined) return { agreed: null, reason: "a response is not JSON" };
-		return {
-			agreed: championText === candidateText,
-			champion: championText,
-			candidate: candidateText,
-		};
+		return { agreed: sameText(championText, candidateText, comparison), champion: championText, candidate: candidateText };
 	}
 	if (comparison.field === undefined) {
 		return { agreed: deepEqual(champion, candidate), champion, candidate };
@@ -38,7 +35,44 @@ export function compareOutputs(
 		}
 		return { agreed: Math.abs(a - b) <= comparison.tolerance, champion: a, candidate: b };
 	}
+	if (typeof a === "string" && typeof b === "string")
+		return { agreed: sameText(a, b, comparison), champion: a, candidate: b };
 	return { agreed: deepEqual(a, b), champion: a, candidate: b };
+}
+
+function sameText(a: string, b: string, comparison: Comparison): boolean {
+	return comparison.similarity === undefined ? a === b : textSimilarity(a, b) >= comparison.similarity;
+}
+
+/** Lowercase words, punctuation and spacing dropped: what "the same text" means for similarity. */
+export function words(text: string): string[] {
+	return text
+		.toLowerCase()
+		.normalize("NFKC")
+		.split(/[^\p{L}\p{N}]+/u)
+		.filter((w) => w.length > 0);
+}
+
+/**
+ * Similarity of two texts, 0–1: the F1 overlap of their word multisets
+ * (2·|A∩B| / (|A| + |B|)). Symmetric; 1 for texts with the same words
+ * (whatever the case, punctuation or spacing); 1 for two empty texts.
+ */
+export function textSimilarity(a: string, b: string): number {
+	const wa = words(a);
+	const wb = words(b);
+	if (wa.length + wb.length === 0) return 1;
+	const counts = new Map<string, number>();
+	for (const w of wa) counts.set(w, (counts.get(w) ?? 0) + 1);
+	let shared = 0;
+	for (const w of wb) {
+		const left = counts.get(w) ?? 0;
+		if (left > 0) {
+			shared += 1;
+			counts.set(w, left - 1);
+		}
+	}
+	return (2 * shared) / (wa.length + wb.length);
 }
 
 function parseJson(text: string): unknown {

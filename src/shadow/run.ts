@@ -1,12 +1,26 @@
 /**
- * The background half of shadow mode: waits for the candidate's copy and the
- * champion's body, compares them and records both. Runs in ctx.waitUntil
- * after the user has the champion's response; nothing here can reach it.
+ * The background half of shadow mode: the candidate's copy and the
+ * champion's answer are compared and recorded, in ctx.waitUntil, after the
+ * user has the champion's answer; nothing here can reach it. Streams are
+ * compared on their assembled text. The comparison has a budget after the
+ * champion's answer ended (the platform keeps background work alive about
+ * 30 s after the response): a candidate still answering by then is cut off
+ * and the pair is `not_comparable`, with the reason.
  */
 import type { Comparison } from "../config/spec";
-import type { Recorder } from "../metrics/observation";
+import type { AnswerStats } from "../llm/answer";
+import type { Observation, Recorder } from "../metrics/observation";
+import type { BodyReport } from "../routing/body-monitor";
 import type { BackendResult } from "../routing/forward";
 import { compareOutputs } from "./compare";
+
+export interface ShadowCopy {
+	result: BackendResult;
+	/** How the candidate's body ended, when it had one. */
+	report?: BodyReport;
+	/** Its timings, tokens and cost. */
+	answer?: AnswerStats;
+}
 
 export interface ShadowRun {
 	deployment: string;
@@ -15,58 +29,94 @@ export interface ShadowRun {
 	epoch: number;
 	comparison: Comparison;
 	/** The candidate's copy, started in parallel with the champion. */
-	candidate: Promise<BackendResult & { text?: string; truncated?: boolean }>;
-	/** The champion's body (a tee of what the user receives), or null when it failed. */
-	championText: Promise<{ text: string; truncated: boolean } | null>;
+	candidate: Promise<ShadowCopy>;
+	/** Cuts the candidate's copy short (its budget ran out). */
+	cancelCandidate: () => void;
+	/** The champion's answer as the user received it; null when it failed. */
+	champion: Promise<BodyReport | null>;
 	championLatencyMs: number;
 	body: ArrayBuffer | null;
 	sampleBytes: number;
+	/** How long the comparison may wait for the candidate after the champion's answer ended. */
+	budgetMs: number;
 }
 
+const OVER_BUDGET = Symbol("over budget");
+
 export async function completeShadow(run: ShadowRun, recorder: Recorder): Promise<void> {
-	const [candidate, champion] = await Promise.all([
+	const champion = await run.champion.catch(() => null);
+	let timer: ReturnType<typeof setTimeout> | null = null;
+	const copy = await Promise.race([
 		run.candidate,
-		run.championText.catch(() => null),
+		new Promise<typeof OVER_BUDGET>((resolve) => {
+			timer = setTimeout(() => resolve(OVER_BUDGET), run.budgetMs);
+		}),
 	]);
-	recorder.observe({
-		deployment: run.deployment,
-		variant: "shadow",
-		threshold: 0,
-		epoch: run.epoch,
-		time: run.time,
-		outcome: candidate.outcome,
-		status: candidate.status,
-		latencyMs: candidate.latencyMs,
-		fallback: false,
-	});
-	const verdict = verdictOf(candidate, champion, run.comparison);
+	clearTimeout(timer);
+	if (copy === OVER_BUDGET) run.cancelCandidate();
+	const candidate = copy === OVER_BUDGET ? null : copy;
+	if (candidate) recorder.observe(shadowObservation(run, candidate));
+	const verdict = verdictOf(candidate, champion, run);
 	recorder.compare({
 		deployment: run.deployment,
 		time: run.time,
 		threshold: 0,
 		epoch: run.epoch,
 		inputHash: await inputHash(run.body),
-		championOutput: truncate(champion?.text ?? "", run.sampleBytes),
-		candidateOutput: truncate(candidate.text ?? candidate.error ?? "", run.sampleBytes),
+		championOutput: truncate(champion?.captured?.text ?? "", run.sampleBytes),
+		candidateOutput: truncate(
+			candidate?.report?.captured?.text ?? candidate?.result.error ?? "",
+			run.sampleBytes,
+		),
 		championLatencyMs: run.championLatencyMs,
-		candidateLatencyMs: candidate.latencyMs,
-		candidateOutcome: candidate.outcome,
+		candidateLatencyMs: candidate?.result.latencyMs ?? run.budgetMs,
+		candidateOutcome: candidate ? outcomeOf(candidate) : "timeout",
 		...verdict,
 	});
 }
 
+function outcomeOf(copy: ShadowCopy): Observation["outcome"] {
+	const body = copy.report?.outcome;
+	return body === "stream" || body === "timeout" ? body : copy.result.outcome;
+}
+
+function shadowObservation(run: ShadowRun, copy: ShadowCopy): Observation {
+	return {
+		deployment: run.deployment,
+		variant: "shadow",
+		threshold: 0,
+		epoch: run.epoch,
+		time: run.time,
+		outcome: outcomeOf(copy),
+		status: copy.result.status,
+		latencyMs: copy.result.latencyMs,
+		fallback: false,
+		...(copy.answer ? { answer: copy.answer } : {}),
+	};
+}
+
 function verdictOf(
-	candidate: BackendResult & { text?: string; truncated?: boolean },
-	champion: { text: string; truncated: boolean } | null,
-	comparison: Comparison,
+	candidate: ShadowCopy | null,
+	champion: BodyReport | null,
+	run: ShadowRun,
 ): { agreed: boolean | null; reason?: string } {
-	if (!champion) return { agreed: null, reason: "the champion failed" };
-	if (candidate.outcome !== "ok" || candidate.text === undefined) {
-		return { agreed: null, reason: `the candidate failed (${candidate.outcome})` };
-	}
-	if (champion.truncated || candidate.truncated)
+	if (!champion || champion.outcome !== "ok")
+		return { agreed: null, reason: "the champion's answer did not arrive whole" };
+	if (!candidate)
+		return {
+			agreed: null,
+			reason: `the candidate did not finish within the ${run.budgetMs} ms shadow budget`,
+		};
+	const outcome = outcomeOf(candidate);
+	if (outcome !== "ok" || !candidate.report?.captured)
+		return { agreed: null, reason: `the candidate failed (${outcome})` };
+	if (champion.captured?.truncated || candidate.report.captured.truncated)
 		return { agreed: null, reason: "an output is too large to compare" };
-	const verdict = compareOutputs(champion.text, candidate.text, comparison);
+	const verdict = compareOutputs(
+		champion.captured?.text ?? "",
+		candidate.report.captured.text,
+		run.comparison,
+	);
 	return verdict.agreed === null
 		? { agreed: null, reason: verdict.reason }
 		: { agreed: verdict.agreed };

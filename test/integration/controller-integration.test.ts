@@ -37,7 +37,10 @@ describe("the cron controller", () => {
 		});
 	});
 
-	it("aborts a candidate that fails 10 % of real requests at an early step; afterwards the champion serves everyone", async () => {
+	// Up to a few thousand real requests through the worker: a generous test timeout.
+	it("aborts a candidate that fails 10 % of real requests at an early step; afterwards the champion serves everyone", {
+		timeout: 60_000,
+	}, async () => {
 		const name = uniqueName("faulty");
 		await deploy(name, 25, {
 			strategy: "canary",

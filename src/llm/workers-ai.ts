@@ -1,0 +1,114 @@
+/**
+ * Workers AI as a backend: an OpenAI-compatible request goes to the `AI`
+ * binding's `run` (through an AI Gateway when the spec names one), and its
+ * answer comes back OpenAI-compatible — a `chat.completion` object, or SSE
+ * `chat.completion.chunk` events for `stream: true` — so clients and the
+ * body monitor see one protocol whatever serves them.
+ */
+
+/** The part of the AI binding Switchyard calls. */
+export interface AiRunner {
+	run(model: string, inputs: unknown, options?: unknown): Promise<unknown>;
+}
+
+export function isAiRunner(value: unknown): value is AiRunner {
+	return (
+		typeof value === "object" && value !== null && typeof Reflect.get(value, "run") === "function"
+	);
+}
+
+const encoder = new TextEncoder();
+
+/** Calls the model and answers like an OpenAI-compatible server would. */
+export async function runAi(
+	ai: AiRunner,
+	model: { model: string; gateway?: string },
+	body: ArrayBuffer | null,
+): Promise<Response> {
+	let inputs: unknown;
+	try {
+		inputs = body && body.byteLength > 0 ? JSON.parse(new TextDecoder().decode(body)) : {};
+	} catch {
+		return Response.json(
+			{ error: { code: "invalid_request", message: "the body is not JSON" } },
+			{ status: 400 },
+		);
+	}
+	const options = model.gateway ? { gateway: { id: model.gateway } } : undefined;
+	const result = await ai.run(model.model, inputs, options);
+	if (result instanceof ReadableStream) {
+		return new Response(result.pipeThrough(toOpenAiChunks(model.model)), {
+			headers: { "content-type": "text/event-stream; charset=utf-8" },
+		});
+	}
+	return Response.json(toOpenAiCompletion(model.model, result));
+}
+
+/** A Workers AI answer (`{response, usage}`) as a `chat.completion`; one that already is passes as is. */
+export function toOpenAiCompletion(model: string, result: unknown): unknown {
+	if (typeof result !== "object" || result === null) return result;
+	const record = result as Record<string, unknown>;
+	if (Array.isArray(record.choices) || typeof record.response !== "string") return result;
+	return {
+		id: `chatcmpl-${crypto.randomUUID()}`,
+		object: "chat.completion",
+		created: Math.floor(Date.now() / 1000),
+		model,
+		choices: [
+			{
+				index: 0,
+				message: { role: "assistant", content: record.response },
+				finish_reason: "stop",
+			},
+		],
+		...(record.usage ? { usage: record.usage } : {}),
+	};
+}
+
+/** Rewrites Workers AI's SSE (`data: {"response": "…"}`) into OpenAI chunks, event by event. */
+export function toOpenAiChunks(model: string): TransformStream<Uint8Array, Uint8Array> {
+	const decoder = new TextDecoder();
+	const id = `chatcmpl-${crypto.randomUUID()}`;
+	let pending = "";
+	const chunk = (delta: object, extra: object = {}) =>
+		`data: ${JSON.stringify({ id, object: "chat.completion.chunk", model, choices: [{ index: 0, delta }], ...extra })}\n\n`;
+	const rewrite = (event: string): string => {
+		const data = event
+			.split(/\r?\n/)
+			.filter((line) => line.startsWith("data:"))
+			.map((line) => line.slice(5).trim())
+			.join("");
+		if (data === "") return "";
+		if (data === "[DONE]") return "data: [DONE]\n\n";
+		try {
+			const json = JSON.parse(data) as Record<string, unknown>;
+			if (Array.isArray(json.choices)) return `data: ${data}\n\n`;
+			const parts: string[] = [];
+			if (typeof json.response === "string" && json.response !== "")
+				parts.push(chunk({ content: json.response }));
+			if (json.usage)
+				parts.push(
+					`data: ${JSON.stringify({ id, object: "chat.completion.chunk", model, choices: [], usage: json.usage })}\n\n`,
+				);
+			return parts.join("");
+		} catch {
+			return `data: ${data}\n\n`;
+		}
+	};
+	return new TransformStream({
+		transform(bytes, controller) {
+			pending += decoder.decode(bytes, { stream: true });
+			for (;;) {
+				const end = /\r?\n\r?\n/.exec(pending);
+				if (!end) break;
+				const out = rewrite(pending.slice(0, end.index));
+				pending = pending.slice(end.index + end[0].length);
+				if (out) controller.enqueue(encoder.encode(out));
+			}
+		},
+		flush(controller) {
+			const out = rewrite(pending);
+			if (out) controller.enqueue(encoder.encode(out));
+		},
+	});
+}

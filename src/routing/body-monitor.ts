@@ -1,0 +1,166 @@
+/**
+ * Passing a model's answer through while watching it. The body streams to
+ * the client as it arrives — nothing is buffered on the user's path — and the
+ * monitor notes what an LLM rollout is judged on: time to the first byte,
+ * time to the first token (SSE), the total duration, token usage, and how
+ * the body ended. It also bounds the wait between chunks (`idleTimeoutMs`)
+ * and the whole answer (`maxDurationMs`); the header timeout never cuts a
+ * stream.
+ *
+ * The idle clock runs only while the client is waiting for the next chunk:
+ * the stream is pulled, so a slow reader never makes a backend look idle.
+ */
+import { SseReader } from "../llm/sse";
+import { type Usage, usageOfText } from "../llm/usage";
+
+export interface BodyReport {
+	/**
+	 * ok: the body arrived whole; stream: it broke after the headers (the
+	 * backend's fault); timeout: the idle or maximum-duration limit cut it;
+	 * client: the client went away first.
+	 */
+	outcome: "ok" | "stream" | "timeout" | "client";
+	/** From the start of the call to the first body byte. */
+	ttfbMs?: number;
+	/** From the start of the call to the first SSE event with content. */
+	ttftMs?: number;
+	/** From the start of the call to the end of the body (or its failure). */
+	durationMs: number;
+	bytes: number;
+	usage?: Usage;
+	/** The answer as text for comparison: an SSE stream's assembled content, else the body. */
+	captured?: { text: string; truncated: boolean };
+	error?: string;
+}
+
+export interface MonitorOptions {
+	/** When the backend call started (Unix ms). */
+	startedAt: number;
+	/** An event stream: read its events (TTFT, text, usage). */
+	sse: boolean;
+	idleTimeoutMs: number;
+	maxDurationMs: number;
+	/** Characters of the answer to keep as text (comparison, usage of a JSON answer); 0 keeps none. */
+	captureChars: number;
+	now?: () => number;
+}
+
+const TIMED_OUT = Symbol("timed out");
+
+export function monitorBody(
+	body: ReadableStream<Uint8Array>,
+	options: MonitorOptions,
+): { stream: ReadableStream<Uint8Array>; done: Promise<BodyReport> } {
+	const now = options.now ?? Date.now;
+	const { startedAt, captureChars } = options;
+	const deadline = startedAt + options.maxDurationMs;
+	const reader = body.getReader();
+	const decoder = options.sse || captureChars > 0 ? new TextDecoder() : undefined;
+	const events = options.sse ? new SseReader(captureChars) : undefined;
+	let raw = "";
+	let rawTruncated = false;
+	let bytes = 0;
+	let firstByteAt: number | undefined;
+	let settle: (report: BodyReport) => void = () => {};
+	const done = new Promise<BodyReport>((resolve) => {
+		settle = resolve;
+	});
+	let finished = false;
+	const finish = (outcome: BodyReport["outcome"], error?: string) => {
+		if (finished) return;
+		finished = true;
+		const end = now();
+		events?.end(end);
+		const captured = events
+			? { text: events.text, truncated: events.truncated }
+			: captureChars > 0
+				? { text: raw, truncated: rawTruncated }
+				: undefined;
+		const usage = events ? events.usage : captured && !captured.truncated ? usageOfText(raw) : undefined;
+		settle({
+			outcome,
+			durationMs: end - startedAt,
+			bytes,
+			...(firstByteAt !== undefined ? { ttfbMs: firstByteAt - startedAt } : {}),
+			...(events?.firstContentAt !== undefined ? { ttftMs: events.firstContentAt - startedAt } : {}),
+			...(usage ? { usage } : {}),
+			...(captured ? { captured } : {}),
+			...(error ? { error } : {}),
+		});
+	};
+	const stream = new ReadableStream<Uint8Array>({
+		async pull(controller) {
+			const wait = Math.min(options.idleTimeoutMs, deadline - now());
+			let timer: ReturnType<typeof setTimeout> | null = null;
+			let next: ReadableStreamReadResult<Uint8Array> | typeof TIMED_OUT;
+			try {
+				next = await Promise.race([
+					reader.read(),
+					new Promise<typeof TIMED_OUT>((resolve) => {
+						timer = setTimeout(() => resolve(TIMED_OUT), Math.max(0, wait));
+					}),
+				]);
+			} catch (error) {
+				clearTimeout(timer);
+				controller.error(error);
+				finish("stream", error instanceof Error ? error.message : String(error));
+				return;
+			}
+			clearTimeout(timer);
+			if (next === TIMED_OUT) {
+				const limit = now() >= deadline ? "maxDurationMs" : "idleTimeoutMs";
+				const error = new Error(`the model's answer exceeded ${limit}`);
+				void reader.cancel(error).catch(() => {});
+				controller.error(error);
+				finish("timeout", error.message);
+				return;
+			}
+			if (next.done) {
+				controller.close();
+				finish("ok");
+				return;
+			}
+			const chunk = next.value;
+			const at = now();
+			firstByteAt ??= at;
+			bytes += chunk.byteLength;
+			if (decoder) {
+				const text = decoder.decode(chunk, { stream: true });
+				if (events) events.feed(text, at);
+				else if (!rawTruncated) {
+					const room = captureChars - raw.length;
+					rawTruncated = text.length > room;
+					raw += rawTruncated ? text.slice(0, room) : text;
+				}
+			}
+			controller.enqueue(chunk);
+		},
+		cancel(reason) {
+			finish("client");
+			return reader.cancel(reason).catch(() => {});
+		},
+	});
+	return { stream, done };
+}
+
+/**
+ * Reads a monitored stream to its end (a shadow copy nobody else reads),
+ * returning the report; `stop` cuts it short (reported as `client`: the
+ * reader left).
+ */
+export async function drain(
+	monitored: { stream: ReadableStream<Uint8Array>; done: Promise<BodyReport> },
+	stop?: AbortSignal,
+): Promise<BodyReport> {
+	const reader = monitored.stream.getReader();
+	const cancel = () => void reader.cancel("stopped").catch(() => {});
+	stop?.addEventListener("abort", cancel, { once: true });
+	try {
+		for (;;) if ((await reader.read()).done) break;
+	} catch {
+		// The report says how the body ended.
+	} finally {
+		stop?.removeEventListener("abort", cancel);
+	}
+	return monitored.done;
+}
