@@ -25,6 +25,17 @@ function model(
 	};
 }
 
+/** The demo chat model as an auxiliary worker: fast by default (TTFT 40 ms, 400 tokens/s). */
+function chat(name: string, knobs: Record<string, string>) {
+	return {
+		name,
+		modules: true,
+		scriptPath: `${BUILD_DIR}/chat.js`,
+		compatibilityDate,
+		bindings: { TTFT_MS: "40", TOKENS_PER_SECOND: "400", ERROR_RATE: "0", ...knobs },
+	};
+}
+
 export default defineConfig({
 	test: {
 		// Worker logs (controller runs, expected errors) only for tests that fail.
@@ -61,12 +72,21 @@ export default defineConfig({
 								SHADOW_SAMPLE_LIMIT: "5",
 								// The smallest cap, so a test can fill it.
 								FEEDBACK_SEEN_LIMIT: "1000",
+								// Short, so a candidate streaming past it is seen quickly.
+								SHADOW_BUDGET_MS: "1000",
 							},
 							serviceBindings: {
 								MODEL_BROKEN: "sentiment-broken",
 								MODEL_SLOW: "sentiment-slow",
 								MODEL_ECHO: "echo",
 								MODEL_GATE: "gate",
+								MODEL_CHAT_V1: "chat-v1",
+								MODEL_CHAT_V2: "chat-v2",
+								MODEL_CHAT_SLOW_TTFT: "chat-slow-ttft",
+								MODEL_CHAT_BROKEN: "chat-broken",
+								MODEL_CHAT_LONG: "chat-long",
+								// Workers AI is remote-only: a stand-in answers env.AI.run over RPC.
+								AI: { name: "ai-stub", entrypoint: "AiStub" },
 							},
 							workers: [
 								model("switchyard-sentiment-v1", "sentiment-v1"),
@@ -74,7 +94,13 @@ export default defineConfig({
 								model("switchyard-sentiment-v2-faulty", "sentiment-v2", { ERROR_RATE: "0.1" }),
 								model("sentiment-broken", "sentiment-v2", { ERROR_RATE: "1" }),
 								model("sentiment-slow", "sentiment-v2", { EXTRA_LATENCY_MS: "1000" }),
-								...["echo", "gate"].map((name) => ({
+								chat("chat-v1", { VERSION: "chat-v1" }),
+								chat("chat-v2", { VERSION: "chat-v2" }),
+								chat("chat-slow-ttft", { VERSION: "chat-v2", TTFT_MS: "160" }),
+								chat("chat-broken", { VERSION: "chat-v2", MID_STREAM_ERROR_RATE: "1" }),
+								// 40 tokens at 0.5 a second: an 80-second stream.
+								chat("chat-long", { VERSION: "chat-v2", TOKENS_PER_SECOND: "0.5" }),
+								...["echo", "gate", "ai-stub"].map((name) => ({
 									name,
 									modules: true,
 									scriptPath: `${BUILD_DIR}/${name}.js`,

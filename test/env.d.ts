@@ -5,5 +5,10 @@ declare namespace Cloudflare {
 		MODEL_SLOW: Fetcher;
 		MODEL_ECHO: Fetcher;
 		MODEL_GATE: Fetcher;
+		MODEL_CHAT_V1: Fetcher;
+		MODEL_CHAT_V2: Fetcher;
+		MODEL_CHAT_SLOW_TTFT: Fetcher;
+		MODEL_CHAT_BROKEN: Fetcher;
+		MODEL_CHAT_LONG: Fetcher;
 	}
 }

@@ -10,6 +10,8 @@ export const MODEL_BUILDS = {
 	"sentiment-v2": "examples/models/sentiment-v2.ts",
 	echo: "test/workers/echo.ts",
 	gate: "test/workers/gate.ts",
+	chat: "examples/models/chat.ts",
+	"ai-stub": "test/workers/ai-stub.ts",
 } as const;
 
 export const BUILD_DIR = "dist/test-workers";
@@ -23,6 +25,7 @@ export default async function setup(): Promise<void> {
 				bundle: true,
 				format: "esm",
 				target: "es2024",
+				external: ["cloudflare:*"],
 				logLevel: "warning",
 			}),
 		),

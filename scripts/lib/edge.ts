@@ -17,10 +17,14 @@ import { join, resolve } from "node:path";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 const WRANGLER = join(ROOT, "node_modules", ".bin", "wrangler");
-const MODEL_CONFIGS = ["sentiment-v1.toml", "sentiment-v2.toml", "sentiment-v2-faulty.toml"].map(
-	(f) => join("examples", "models", f),
-);
-export const DEMO_DEPLOYMENTS = ["demo-shadow", "demo-ab", "demo-canary"] as const;
+const MODEL_CONFIGS = [
+	"sentiment-v1.toml",
+	"sentiment-v2.toml",
+	"sentiment-v2-faulty.toml",
+	"chat.toml",
+	"chat-v2.toml",
+].map((f) => join("examples", "models", f));
+export const DEMO_DEPLOYMENTS = ["demo-shadow", "demo-ab", "demo-canary", "demo-chat"] as const;
 
 const quietEnv = { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" };
 

@@ -128,17 +128,22 @@ export async function startDemoStack(
 	const routerDir = buildRouter(join(workDir, "router"));
 	const v1 = await buildWorker("examples/models/sentiment-v1.ts", join(workDir, "models", "v1.js"));
 	const v2 = await buildWorker("examples/models/sentiment-v2.ts", join(workDir, "models", "v2.js"));
+	const chat = await buildWorker("examples/models/chat.ts", join(workDir, "models", "chat.js"));
 	return startStack({
 		routerDir,
 		models: {
 			"switchyard-sentiment-v1": { scriptPath: v1 },
 			"switchyard-sentiment-v2": { scriptPath: v2 },
 			"switchyard-sentiment-v2-faulty": { scriptPath: v2, bindings: { ERROR_RATE: "0.08" } },
+			"switchyard-chat": { scriptPath: chat, bindings: { VERSION: "chat-v1", TTFT_MS: "80" } },
+			"switchyard-chat-v2": { scriptPath: chat, bindings: { VERSION: "chat-v2", TTFT_MS: "60" } },
 		},
 		serviceBindings: {
 			MODEL_V1: "switchyard-sentiment-v1",
 			MODEL_V2: "switchyard-sentiment-v2",
 			MODEL_V2_FAULTY: "switchyard-sentiment-v2-faulty",
+			MODEL_CHAT: "switchyard-chat",
+			MODEL_CHAT_V2: "switchyard-chat-v2",
 		},
 		vars,
 	});

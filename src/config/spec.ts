@@ -62,10 +62,9 @@ export const Backend = z
 		/** What its answers cost (token prices or a stated-cost header). */
 		price: Price.optional(),
 	})
-	.refine(
-		(b) => [b.url, b.service, b.ai].filter((where) => where !== undefined).length === 1,
-		{ message: "a backend needs exactly one of url, service or ai" },
-	);
+	.refine((b) => [b.url, b.service, b.ai].filter((where) => where !== undefined).length === 1, {
+		message: "a backend needs exactly one of url, service or ai",
+	});
 export type Backend = z.infer<typeof Backend>;
 
 /** Weight of traffic to the candidate, in percent with at most two decimals. */

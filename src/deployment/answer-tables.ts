@@ -55,7 +55,10 @@ export function ingestAnswers(
 			)
 			.toArray()[0];
 		const moments = stored
-			? mergeMoments({ n: num(stored, "n"), mean: num(stored, "mean"), m2: num(stored, "m2") }, add.moments)
+			? mergeMoments(
+					{ n: num(stored, "n"), mean: num(stored, "mean"), m2: num(stored, "m2") },
+					add.moments,
+				)
 			: add.moments;
 		sql.exec(
 			"INSERT OR REPLACE INTO answer_stats VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

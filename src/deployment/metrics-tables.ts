@@ -410,7 +410,13 @@ export interface RetentionPolicy {
 /** Deletes what retention no longer keeps; returns the number of rows deleted. */
 export function applyRetention(sql: SqlStorage, policy: RetentionPolicy): number {
 	let deleted = 0;
-	for (const table of ["minute_stats", "latency_buckets", "feedback_stats", "answer_stats", "answer_buckets"]) {
+	for (const table of [
+		"minute_stats",
+		"latency_buckets",
+		"feedback_stats",
+		"answer_stats",
+		"answer_buckets",
+	]) {
 		deleted += sql.exec(`DELETE FROM ${table} WHERE minute < ?`, policy.beforeMinute).rowsWritten;
 	}
 	deleted += sql.exec(

@@ -43,7 +43,9 @@ export function answerStats(
 		...(timings.ttfbMs !== undefined ? { ttfbMs: timings.ttfbMs } : {}),
 		...(timings.ttftMs !== undefined ? { ttftMs: timings.ttftMs } : {}),
 		durationMs: timings.durationMs,
-		...(usage ? { promptTokens: usage.promptTokens, completionTokens: usage.completionTokens } : {}),
+		...(usage
+			? { promptTokens: usage.promptTokens, completionTokens: usage.completionTokens }
+			: {}),
 		...(tps !== undefined ? { tokensPerSecond: tps } : {}),
 		...(cost !== undefined ? { cost } : {}),
 	};

@@ -60,7 +60,8 @@ export function costOf(
 	if (!usage || (price?.inputPer1M === undefined && price?.outputPer1M === undefined))
 		return undefined;
 	return (
-		(usage.promptTokens * (price.inputPer1M ?? 0) + usage.completionTokens * (price.outputPer1M ?? 0)) /
+		(usage.promptTokens * (price.inputPer1M ?? 0) +
+			usage.completionTokens * (price.outputPer1M ?? 0)) /
 		1_000_000
 	);
 }

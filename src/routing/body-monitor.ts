@@ -76,13 +76,19 @@ export function monitorBody(
 			: captureChars > 0
 				? { text: raw, truncated: rawTruncated }
 				: undefined;
-		const usage = events ? events.usage : captured && !captured.truncated ? usageOfText(raw) : undefined;
+		const usage = events
+			? events.usage
+			: captured && !captured.truncated
+				? usageOfText(raw)
+				: undefined;
 		settle({
 			outcome,
 			durationMs: end - startedAt,
 			bytes,
 			...(firstByteAt !== undefined ? { ttfbMs: firstByteAt - startedAt } : {}),
-			...(events?.firstContentAt !== undefined ? { ttftMs: events.firstContentAt - startedAt } : {}),
+			...(events?.firstContentAt !== undefined
+				? { ttftMs: events.firstContentAt - startedAt }
+				: {}),
 			...(usage ? { usage } : {}),
 			...(captured ? { captured } : {}),
 			...(error ? { error } : {}),

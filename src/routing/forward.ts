@@ -148,7 +148,14 @@ export async function callBackend(
 			latencyMs: now() - startedAt,
 		};
 	} catch (error) {
-		return failure(error, headers.signal, init.clientSignal, startedAt, now() - startedAt, timeoutMs);
+		return failure(
+			error,
+			headers.signal,
+			init.clientSignal,
+			startedAt,
+			now() - startedAt,
+			timeoutMs,
+		);
 	} finally {
 		clearTimeout(timer);
 	}

@@ -16,8 +16,8 @@ import type { Observation, Recorder } from "../metrics/observation";
 import { completeShadow, type ShadowCopy } from "../shadow/run";
 import type { AppEnv } from "../types";
 import { assignVariant, type Variant } from "./assign";
+import { type BodyReport, drain, monitorBody } from "./body-monitor";
 import { type Breaker, breakerStats } from "./breaker";
-import { drain, monitorBody, type BodyReport } from "./body-monitor";
 import {
 	type BackendResult,
 	callBackend,
@@ -171,7 +171,8 @@ export async function proxyPrediction(
 	const response = result.response;
 	if (!response) {
 		observeOwn(result);
-		if (shadowCall) c.executionCtx.waitUntil(shadowCall.finish(Promise.resolve(null), result.latencyMs));
+		if (shadowCall)
+			c.executionCtx.waitUntil(shadowCall.finish(Promise.resolve(null), result.latencyMs));
 		// Internals (which binding, which error) go to the logs, not to the client.
 		log("backend_failed", {
 			deployment: spec.name,
@@ -201,7 +202,9 @@ export async function proxyPrediction(
 		c.executionCtx.waitUntil(
 			watched.done.then((report) => {
 				const final = report.outcome === "ok" ? result : { ...result, outcome: report.outcome };
-				const stated = backend.price?.costHeader ? response.headers.get(backend.price.costHeader) : null;
+				const stated = backend.price?.costHeader
+					? response.headers.get(backend.price.costHeader)
+					: null;
 				observeOwn(final, answerStats(report, backend.price, stated));
 			}),
 		);

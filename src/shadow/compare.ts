@@ -20,7 +20,11 @@ export function compareOutputs(
 	const candidate = parseJson(candidateText);
 	if (champion === undefined || candidate === undefined) {
 		if (comparison.field !== undefined) return { agreed: null, reason: "a response is not JSON" };
-		return { agreed: sameText(championText, candidateText, comparison), champion: championText, candidate: candidateText };
+		return {
+			agreed: sameText(championText, candidateText, comparison),
+			champion: championText,
+			candidate: candidateText,
+		};
 	}
 	if (comparison.field === undefined) {
 		return { agreed: deepEqual(champion, candidate), champion, candidate };
@@ -41,7 +45,9 @@ export function compareOutputs(
 }
 
 function sameText(a: string, b: string, comparison: Comparison): boolean {
-	return comparison.similarity === undefined ? a === b : textSimilarity(a, b) >= comparison.similarity;
+	return comparison.similarity === undefined
+		? a === b
+		: textSimilarity(a, b) >= comparison.similarity;
 }
 
 /** Lowercase words, punctuation and spacing dropped: what "the same text" means for similarity. */

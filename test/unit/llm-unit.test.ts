@@ -134,7 +134,10 @@ describe("the body monitor", () => {
 		);
 		expect(await text(monitored.stream)).toBe(chatStream(["a"]));
 		const report = await monitored.done;
-		expect(report).toMatchObject({ outcome: "ok", usage: { promptTokens: 7, completionTokens: 1 } });
+		expect(report).toMatchObject({
+			outcome: "ok",
+			usage: { promptTokens: 7, completionTokens: 1 },
+		});
 		// The clock ticks 10 ms a reading: the first byte came with the first chunk, the first
 		// token (past the role chunk) with the second.
 		expect(report.ttfbMs).toBeGreaterThan(100);

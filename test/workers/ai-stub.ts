@@ -1,0 +1,46 @@
+/**
+ * A stand-in for the Workers AI binding (remote-only, so never in tests): a
+ * worker bound as `AI` whose `run` answers over RPC like Workers AI does —
+ * `{response, usage}`, or an SSE stream of `data: {"response": …}` events for
+ * `stream: true` — and says which model and gateway it was asked for.
+ */
+import { WorkerEntrypoint } from "cloudflare:workers";
+
+const encoder = new TextEncoder();
+
+export class AiStub extends WorkerEntrypoint {
+	async run(
+		model: string,
+		inputs: { messages?: { content?: string }[]; stream?: boolean },
+		options?: { gateway?: { id?: string } },
+	): Promise<unknown> {
+		const words = [
+			`${model}`,
+			`via`,
+			`${options?.gateway?.id ?? "no-gateway"}:`,
+			"hello",
+			"from",
+			"workers",
+			"ai",
+		];
+		const usage = { prompt_tokens: inputs.messages?.length ?? 0, completion_tokens: words.length };
+		if (!inputs.stream) return { response: words.join(" "), usage };
+		return new ReadableStream<Uint8Array>({
+			start(controller) {
+				for (const [i, word] of words.entries())
+					controller.enqueue(
+						encoder.encode(
+							`data: ${JSON.stringify({ response: i === 0 ? word : ` ${word}` })}\n\n`,
+						),
+					);
+				controller.enqueue(encoder.encode(`data: ${JSON.stringify({ response: "", usage })}\n\n`));
+				controller.enqueue(encoder.encode("data: [DONE]\n\n"));
+				controller.close();
+			},
+		});
+	}
+}
+
+export default {
+	fetch: () => new Response("the AI stand-in answers over RPC (env.AI.run)"),
+} satisfies ExportedHandler;
