@@ -1,13 +1,14 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { BUILD_DIR } from "./test/global-setup.ts";
-import { TEST_ADMIN_TOKEN, TEST_SIGNING_KEY } from "./test/helpers/secrets.ts";
+import { TEST_ADMIN_TOKEN, TEST_SIGNING_KEY, TEST_WEBHOOK_SECRET } from "./test/helpers/secrets.ts";
 
 const compatibilityDate = "2026-04-20";
 
 // wrangler.toml declares these secrets as required; tests provide their own.
 process.env.ADMIN_TOKEN ??= TEST_ADMIN_TOKEN;
 process.env.SIGNING_KEY ??= TEST_SIGNING_KEY;
+process.env.WEBHOOK_SECRET ??= TEST_WEBHOOK_SECRET;
 
 /** A demo model as an auxiliary worker, with its fault-injection knobs. */
 function model(
@@ -53,6 +54,10 @@ export default defineConfig({
 							bindings: {
 								ADMIN_TOKEN: TEST_ADMIN_TOKEN,
 								SIGNING_KEY: TEST_SIGNING_KEY,
+								WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+								// Webhook retries within a test: 200 ms, 400 ms, … 6 attempts in about 6 s.
+								WEBHOOK_RETRY_BASE_MS: "200",
+								WEBHOOK_MAX_ATTEMPTS: "6",
 								// Every request re-reads KV, so tests see their writes at once.
 								CONFIG_TTL_SECONDS: "0",
 								METRICS_FLUSH_MS: "0",
@@ -63,6 +68,7 @@ export default defineConfig({
 								MODEL_SLOW: "sentiment-slow",
 								MODEL_ECHO: "echo",
 								MODEL_GATE: "gate",
+								HOOKS: "webhooks",
 							},
 							workers: [
 								model("switchyard-sentiment-v1", "sentiment-v1"),
@@ -70,7 +76,7 @@ export default defineConfig({
 								model("switchyard-sentiment-v2-faulty", "sentiment-v2", { ERROR_RATE: "0.1" }),
 								model("sentiment-broken", "sentiment-v2", { ERROR_RATE: "1" }),
 								model("sentiment-slow", "sentiment-v2", { EXTRA_LATENCY_MS: "1000" }),
-								...["echo", "gate"].map((name) => ({
+								...["echo", "gate", "webhooks"].map((name) => ({
 									name,
 									modules: true,
 									scriptPath: `${BUILD_DIR}/${name}.js`,

@@ -5,5 +5,7 @@ declare namespace Cloudflare {
 		MODEL_SLOW: Fetcher;
 		MODEL_ECHO: Fetcher;
 		MODEL_GATE: Fetcher;
+		/** The test webhook receiver (test/workers/webhooks.ts). */
+		HOOKS: Fetcher;
 	}
 }

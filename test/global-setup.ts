@@ -10,6 +10,7 @@ export const MODEL_BUILDS = {
 	"sentiment-v2": "examples/models/sentiment-v2.ts",
 	echo: "test/workers/echo.ts",
 	gate: "test/workers/gate.ts",
+	webhooks: "test/workers/webhooks.ts",
 } as const;
 
 export const BUILD_DIR = "dist/test-workers";

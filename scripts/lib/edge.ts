@@ -35,12 +35,29 @@ function wrangler(args: string[], persistTo?: string): string {
 	return result.stdout;
 }
 
-/** Creates .dev.vars from the committed example when missing. Returns true if it did. */
-export function ensureDevVars(): boolean {
-	const target = join(ROOT, ".dev.vars");
-	if (existsSync(target)) return false;
-	copyFileSync(join(ROOT, ".dev.vars.example"), target);
-	return true;
+/**
+ * Creates .dev.vars from the committed example when missing, or adds the
+ * secrets a newer example has (e.g. WEBHOOK_SECRET) to an existing one,
+ * keeping the values already there. Returns the names it wrote.
+ */
+export function ensureDevVars(root = ROOT): string[] {
+	const target = join(root, ".dev.vars");
+	const example = readFileSync(join(root, ".dev.vars.example"), "utf8");
+	const names = (text: string) =>
+		[...text.matchAll(/^([A-Z_][A-Z0-9_]*)=/gm)].map((m) => m[1] as string);
+	if (!existsSync(target)) {
+		copyFileSync(join(root, ".dev.vars.example"), target);
+		return names(example);
+	}
+	const current = readFileSync(target, "utf8");
+	const have = new Set(names(current));
+	const missing = example.split("\n").filter((line) => {
+		const name = /^([A-Z_][A-Z0-9_]*)=/.exec(line)?.[1];
+		return name !== undefined && !have.has(name);
+	});
+	if (missing.length === 0) return [];
+	writeFileSync(target, `${current.replace(/\n*$/, "\n")}${missing.join("\n")}\n`);
+	return missing.map((line) => line.split("=")[0] as string);
 }
 
 /** The local admin token (from .dev.vars). */

@@ -14,6 +14,7 @@ import { ROOT } from "./edge";
 export const COMPATIBILITY_DATE = "2026-04-20";
 export const STACK_ADMIN_TOKEN = "stack-admin-token";
 const STACK_SIGNING_KEY = "stack-signing-key-0123456789abcdef";
+export const STACK_WEBHOOK_SECRET = "stack-webhook-secret-0123456789";
 
 /** Bundles the router exactly as `wrangler deploy` would; returns the output directory. */
 export function buildRouter(outDir: string): string {
@@ -84,6 +85,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 		bindings: {
 			ADMIN_TOKEN: STACK_ADMIN_TOKEN,
 			SIGNING_KEY: STACK_SIGNING_KEY,
+			WEBHOOK_SECRET: STACK_WEBHOOK_SECRET,
 			CONFIG_TTL_SECONDS: "10",
 			METRICS_FLUSH_MS: "5000",
 			METRICS_BATCH_SIZE: "1000",

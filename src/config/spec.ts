@@ -204,15 +204,28 @@ export const ShadowPolicy = z.strictObject({
 });
 export type ShadowPolicy = z.infer<typeof ShadowPolicy>;
 
-/** A webhook to notify of a rollout's events: one signed POST per event. */
-export const NotifyTarget = z.strictObject({
-	/** https://, or http:// to a loopback host (local receivers). */
-	url: OutboundUrl,
-	/** Which events (all when absent). */
-	events: z.array(z.enum(NOTIFY_EVENTS)).min(1).optional(),
-	/** "json" (Switchyard's event object) or "slack" (an incoming-webhook message, `{"text"}`). */
-	format: z.enum(["json", "slack"]).default("json"),
-});
+/**
+ * A webhook to notify of a rollout's events: one signed POST per event.
+ * Like a backend, it is a `url` or a `service` binding (a worker of yours
+ * that relays events inside your account).
+ */
+export const NotifyTarget = z
+	.strictObject({
+		/** https://, or http:// to a loopback host (local receivers). */
+		url: OutboundUrl.optional(),
+		/** Name of a service binding in wrangler.toml, instead of a URL. */
+		service: z
+			.string()
+			.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "a binding name")
+			.optional(),
+		/** Which events (all when absent). */
+		events: z.array(z.enum(NOTIFY_EVENTS)).min(1).optional(),
+		/** "json" (Switchyard's event object) or "slack" (an incoming-webhook message, `{"text"}`). */
+		format: z.enum(["json", "slack"]).default("json"),
+	})
+	.refine((t) => (t.url === undefined) !== (t.service === undefined), {
+		message: "a notify target needs exactly one of url or service",
+	});
 export type NotifyTarget = z.infer<typeof NotifyTarget>;
 
 export const Strategy = z.enum(["shadow", "ab", "canary"]);
