@@ -115,6 +115,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 export async function startDemoStack(
 	workDir: string,
 	vars: Record<string, string> = {},
+	extraWorkers: WorkerOptions[] = [],
 ): Promise<Stack> {
 	const routerDir = buildRouter(join(workDir, "router"));
 	const v1 = await buildWorker("examples/models/sentiment-v1.ts", join(workDir, "models", "v1.js"));
@@ -132,5 +133,6 @@ export async function startDemoStack(
 			MODEL_V2_FAULTY: "switchyard-sentiment-v2-faulty",
 		},
 		vars,
+		extraWorkers,
 	});
 }

@@ -233,17 +233,18 @@ export async function send(
 ): Promise<{ ok: true; status: number } | { ok: false; status?: number; error: string }> {
 	if (!context.secret) return { ok: false, error: "WEBHOOK_SECRET is not set: nothing is sent" };
 	const { target } = delivery;
-	let fetcher: { fetch: typeof fetch } = { fetch };
+	// The global fetch, called as a plain function (workerd refuses it with another `this`).
+	let post = (url: string, init: RequestInit) => fetch(url, init);
 	let url = target.url ?? "";
 	if (target.service !== undefined) {
 		const binding = context.binding(target.service);
 		if (!binding)
 			return { ok: false, error: `service binding ${target.service} is not configured` };
-		fetcher = binding;
+		post = (u, init) => binding.fetch(u, init);
 		url = `https://${target.service.toLowerCase()}.internal/`;
 	}
 	try {
-		const response = await fetcher.fetch(url, {
+		const response = await post(url, {
 			method: "POST",
 			headers: {
 				"content-type": "application/json",
