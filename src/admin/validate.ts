@@ -24,7 +24,9 @@ export const jsonBodies: MiddlewareHandler = async (c, next) => {
 	if (c.req.method === "GET" || c.req.method === "HEAD") return next();
 	const text = await c.req.text();
 	if (text.trim() === "") {
-		c.req.bodyCache.json = Promise.resolve({});
+		// Hono keeps each body read as a promise in bodyCache (typed as the value) and its
+		// validators parse JSON from the cached text: an empty body then reads as {}.
+		Reflect.set(c.req.bodyCache, "text", Promise.resolve("{}"));
 		return next();
 	}
 	const type = (c.req.header("content-type") ?? "").split(";")[0]?.trim() ?? "";
@@ -34,7 +36,7 @@ export const jsonBodies: MiddlewareHandler = async (c, next) => {
 			"send the body as JSON, with content-type: application/json",
 		);
 	try {
-		c.req.bodyCache.json = Promise.resolve(JSON.parse(text));
+		JSON.parse(text);
 	} catch {
 		throw fail("invalid_json", "the body is not valid JSON");
 	}

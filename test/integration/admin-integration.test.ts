@@ -474,6 +474,12 @@ describe("one error code, one status", () => {
 		});
 		expect(form.status).toBe(415);
 		expect(await form.json()).toMatchObject({ error: { code: "unsupported_media_type" } });
+		const empty = await exports.default.fetch(`${ORIGIN}/admin/api/deployments/${name}/pause`, {
+			method: "POST",
+			headers: { ...ADMIN_AUTH, "content-type": "application/json" },
+		});
+		expect(empty.status).toBe(200);
+		expect(await empty.json()).toMatchObject({ state: { status: "paused" } });
 		const badQuery = await adminJson<Json>("GET", `/deployments/${name}/history?limit=0`);
 		expect(badQuery).toMatchObject({
 			status: 400,
