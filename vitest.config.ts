@@ -1,7 +1,12 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { BUILD_DIR } from "./test/global-setup.ts";
-import { TEST_ADMIN_TOKEN, TEST_FEEDBACK_TOKEN, TEST_SIGNING_KEY } from "./test/helpers/secrets.ts";
+import {
+	TEST_ADMIN_TOKEN,
+	TEST_FEEDBACK_TOKEN,
+	TEST_SIGNING_KEY,
+	TEST_WEBHOOK_SECRET,
+} from "./test/helpers/secrets.ts";
 
 const compatibilityDate = "2026-04-20";
 
@@ -9,6 +14,7 @@ const compatibilityDate = "2026-04-20";
 process.env.ADMIN_TOKEN ??= TEST_ADMIN_TOKEN;
 process.env.SIGNING_KEY ??= TEST_SIGNING_KEY;
 process.env.FEEDBACK_TOKEN ??= TEST_FEEDBACK_TOKEN;
+process.env.WEBHOOK_SECRET ??= TEST_WEBHOOK_SECRET;
 
 /** A demo model as an auxiliary worker, with its fault-injection knobs. */
 function model(
@@ -66,6 +72,10 @@ export default defineConfig({
 								ADMIN_TOKEN: TEST_ADMIN_TOKEN,
 								SIGNING_KEY: TEST_SIGNING_KEY,
 								FEEDBACK_TOKEN: TEST_FEEDBACK_TOKEN,
+								WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+								// Webhook retries within a test: 200 ms, 400 ms, … 6 attempts in about 6 s.
+								WEBHOOK_RETRY_BASE_MS: "200",
+								WEBHOOK_MAX_ATTEMPTS: "6",
 								// Every request re-reads KV, so tests see their writes at once.
 								CONFIG_TTL_SECONDS: "0",
 								METRICS_FLUSH_MS: "0",
@@ -87,6 +97,7 @@ export default defineConfig({
 								MODEL_CHAT_LONG: "chat-long",
 								// Workers AI is remote-only: a stand-in answers env.AI.run over RPC.
 								AI: { name: "ai-stub", entrypoint: "AiStub" },
+								HOOKS: "webhooks",
 							},
 							workers: [
 								model("switchyard-sentiment-v1", "sentiment-v1"),
@@ -94,13 +105,16 @@ export default defineConfig({
 								model("switchyard-sentiment-v2-faulty", "sentiment-v2", { ERROR_RATE: "0.1" }),
 								model("sentiment-broken", "sentiment-v2", { ERROR_RATE: "1" }),
 								model("sentiment-slow", "sentiment-v2", { EXTRA_LATENCY_MS: "1000" }),
+								// The demo chat models wrangler.toml binds (MODEL_CHAT, MODEL_CHAT_V2).
+								chat("switchyard-chat", { VERSION: "chat-v1" }),
+								chat("switchyard-chat-v2", { VERSION: "chat-v2" }),
 								chat("chat-v1", { VERSION: "chat-v1" }),
 								chat("chat-v2", { VERSION: "chat-v2" }),
 								chat("chat-slow-ttft", { VERSION: "chat-v2", TTFT_MS: "160" }),
 								chat("chat-broken", { VERSION: "chat-v2", MID_STREAM_ERROR_RATE: "1" }),
 								// 40 tokens at 0.5 a second: an 80-second stream.
 								chat("chat-long", { VERSION: "chat-v2", TOKENS_PER_SECOND: "0.5" }),
-								...["echo", "gate", "ai-stub"].map((name) => ({
+								...["echo", "gate", "ai-stub", "webhooks"].map((name) => ({
 									name,
 									modules: true,
 									scriptPath: `${BUILD_DIR}/${name}.js`,

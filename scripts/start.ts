@@ -7,10 +7,9 @@
 import { DEMO_DEPLOYMENTS, ensureDevVars, seedDemo, startEdge } from "./lib/edge";
 
 const port = Number(process.env.PORT ?? 8787);
-const devVars = ensureDevVars();
-if (devVars === "created") console.log("Created .dev.vars from .dev.vars.example (local secrets).");
-else if (devVars.length > 0)
-	console.log(`Added ${devVars.join(", ")} to .dev.vars (new local secrets).`);
+const added = ensureDevVars();
+if (added.length > 0)
+	console.log(`Wrote ${added.join(", ")} to .dev.vars (local secrets, from .dev.vars.example).`);
 const seeded = seedDemo();
 console.log(
 	seeded.length > 0

@@ -10,5 +10,7 @@ declare namespace Cloudflare {
 		MODEL_CHAT_SLOW_TTFT: Fetcher;
 		MODEL_CHAT_BROKEN: Fetcher;
 		MODEL_CHAT_LONG: Fetcher;
+		/** The test webhook receiver (test/workers/webhooks.ts). */
+		HOOKS: Fetcher;
 	}
 }

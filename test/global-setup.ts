@@ -12,6 +12,7 @@ export const MODEL_BUILDS = {
 	gate: "test/workers/gate.ts",
 	chat: "examples/models/chat.ts",
 	"ai-stub": "test/workers/ai-stub.ts",
+	webhooks: "test/workers/webhooks.ts",
 } as const;
 
 export const BUILD_DIR = "dist/test-workers";

@@ -1,4 +1,10 @@
-/** A small client for the admin API, configured by SWITCHYARD_URL and SWITCHYARD_TOKEN. */
+/**
+ * The admin API client: hono's typed client over the API's own type
+ * (`hc<AdminApi>`), so every request and response is typed from the routes
+ * themselves, never cast. Configured by SWITCHYARD_URL and SWITCHYARD_TOKEN.
+ */
+import { hc, type InferResponseType } from "hono/client";
+import type { AdminApi } from "../../src/admin/api";
 
 export class ApiError extends Error {
 	constructor(
@@ -17,49 +23,60 @@ export interface ClientOptions {
 	fetch?: typeof fetch;
 }
 
+/** The error envelope `{"error": {"code", "message", "details"?}}`, or the text of anything else. */
+/** What the client needs of a response to judge it (hono's ClientResponse has it). */
+interface Answer {
+	ok: boolean;
+	status: number;
+	statusText: string;
+	text(): Promise<string>;
+}
+
+async function errorOf(response: Answer): Promise<ApiError> {
+	const text = await response.text();
+	let envelope: { error?: { code?: unknown; message?: unknown; details?: unknown } } = {};
+	try {
+		const parsed: unknown = JSON.parse(text);
+		if (parsed && typeof parsed === "object") envelope = parsed;
+	} catch {
+		// not JSON: keep the text
+	}
+	const code = envelope.error?.code;
+	const message = envelope.error?.message;
+	return new ApiError(
+		response.status,
+		typeof code === "string" ? code : `http_${response.status}`,
+		typeof message === "string" ? message : text.slice(0, 200) || response.statusText,
+		envelope.error?.details,
+	);
+}
+
 export function createClient(options: ClientOptions) {
 	const base = options.url.replace(/\/+$/, "");
 	const doFetch = options.fetch ?? fetch;
-
-	async function request(method: string, path: string, body?: unknown): Promise<Response> {
-		let response: Response;
-		try {
-			response = await doFetch(`${base}/admin/api${path}`, {
-				method,
-				headers: {
-					authorization: `Bearer ${options.token}`,
-					...(body === undefined ? {} : { "content-type": "application/json" }),
-				},
-				body: body === undefined ? undefined : JSON.stringify(body),
-			});
-		} catch (error) {
-			throw new ApiError(0, "unreachable", `cannot reach ${base}: ${(error as Error).message}`);
-		}
-		if (!response.ok) {
-			const text = await response.text();
-			let envelope: { error?: { code?: string; message?: string; details?: unknown } } = {};
+	const api = hc<AdminApi>(`${base}/admin/api`, {
+		headers: { authorization: `Bearer ${options.token}` },
+		fetch: async (input: RequestInfo | URL, init?: RequestInit) => {
 			try {
-				envelope = JSON.parse(text);
-			} catch {
-				// not JSON: keep the text
+				return await doFetch(input, init);
+			} catch (error) {
+				throw new ApiError(0, "unreachable", `cannot reach ${base}: ${(error as Error).message}`);
 			}
-			throw new ApiError(
-				response.status,
-				envelope.error?.code ?? `http_${response.status}`,
-				envelope.error?.message ?? (text.slice(0, 200) || response.statusText),
-				envelope.error?.details,
-			);
-		}
+		},
+	});
+	/** The response itself when it is 2xx, else the API's error. */
+	async function ok<R extends Answer>(call: Promise<R>): Promise<R> {
+		const response = await call;
+		if (!response.ok) throw await errorOf(response);
 		return response;
 	}
-
-	return {
-		base,
-		json: async <T>(method: string, path: string, body?: unknown): Promise<T> =>
-			(await (await request(method, path, body)).json()) as T,
-		text: async (method: string, path: string): Promise<string> =>
-			(await request(method, path)).text(),
-	};
+	return { base, api, ok };
 }
 
 export type Client = ReturnType<typeof createClient>;
+
+type Api = ReturnType<typeof hc<AdminApi>>;
+/** `GET /admin/api/deployments/:name` as the client receives it. */
+export type DeploymentDetail = InferResponseType<Api["deployments"][":name"]["$get"], 200>;
+/** The analysis report as it crosses the wire. */
+export type WireReport = NonNullable<DeploymentDetail["analysis"]>;

@@ -1,13 +1,17 @@
-/** Plain-text layouts for people: tables and the analysis report. Pure. */
-import type {
-	AbReport,
-	AnalysisReport,
-	CanaryReport,
-	ShadowReport,
-} from "../../src/rollout/analysis";
-import type { GuardrailResult } from "../../src/rollout/guardrails";
-import type { VariantSummary } from "../../src/rollout/summary";
-import type { Interval } from "../../src/stats";
+/**
+ * Plain-text layouts for people: tables and the analysis report. Pure. The
+ * report types are the ones the typed client receives (client.ts).
+ */
+import type { WireReport } from "./client";
+
+type AnalysisReport = WireReport;
+type CanaryReport = Extract<WireReport, { strategy: "canary" }>;
+type AbReport = Extract<WireReport, { strategy: "ab" }>;
+type ShadowReport = Extract<WireReport, { strategy: "shadow" }>;
+type GuardrailResult = CanaryReport["guardrails"][number];
+type VariantSummary = AbReport["champion"];
+/** A confidence interval; null is an open end. */
+type Interval = readonly (number | null)[];
 
 /** Left-aligned columns separated by two spaces; long cells are cut at `max`. */
 export function table(headers: string[], rows: (string | number)[][], max = 80): string {
@@ -32,7 +36,7 @@ export const ms = (x: number) => `${x.toFixed(1)} ms`;
 export const p = (x: number) => (x >= 1e-4 ? x.toFixed(4) : x.toExponential(2));
 
 export function interval(ci: Interval, format: (x: number) => string): string {
-	const [lo, hi] = ci;
+	const [lo = null, hi = null] = ci;
 	return `[${lo === null ? "−∞" : format(lo)}, ${hi === null ? "+∞" : format(hi)}]`;
 }
 

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import type { AnalysisReport } from "../../src/rollout/analysis";
+import type { DeploymentSpecInput } from "../../src/config/spec";
 import { ApiError, type Client, createClient } from "./client";
 import { reportText, table } from "./format";
 
@@ -39,6 +39,7 @@ commands:
   resume NAME                 continue a paused rollout
   promote NAME                shadow → canary; canary or A/B → candidate serves everyone
   abort NAME                  send all traffic back to the champion
+  approve NAME                let a gated rollout go to its next step (canary.approvalBefore)
   finalize NAME               make a promoted candidate the spec's champion
   weight NAME PERCENT         set the candidate's share of traffic (0–100)
   history NAME [--limit N]    the audit log, newest first
@@ -64,6 +65,8 @@ exit codes: 0 success, 1 the API refused or could not be reached, 2 usage error`
 	promote: "usage: switchyard promote NAME [--reason TEXT]",
 	abort: "usage: switchyard abort NAME [--reason TEXT]",
 	finalize: "usage: switchyard finalize NAME [--reason TEXT]",
+	approve:
+		"usage: switchyard approve NAME [--reason TEXT]\n\nApproves the next step of a rollout held by an approval gate (canary.approvalBefore). The step is taken at once when its guardrails still pass and its step window is open, else as soon as they are.",
 	weight:
 		"usage: switchyard weight NAME PERCENT [--reason TEXT]\n\nPERCENT is 0–100 with at most two decimals.",
 	history: "usage: switchyard history NAME [--limit N] [--json]",
@@ -73,7 +76,10 @@ exit codes: 0 success, 1 the API refused or could not be reached, 2 usage error`
 	delete: "usage: switchyard delete NAME",
 };
 
-const ACTIONS = new Set(["start", "pause", "resume", "promote", "abort", "finalize"]);
+const ACTIONS = ["start", "pause", "resume", "promote", "abort", "finalize", "approve"] as const;
+type Action = (typeof ACTIONS)[number];
+const isAction = (command: string): command is Action =>
+	(ACTIONS as readonly string[]).includes(command);
 const ENDED = new Set(["promoted", "aborted", "concluded"]);
 
 interface Options {
@@ -133,26 +139,6 @@ function need(positionals: string[], count: number, command: string): string[] {
 	return positionals;
 }
 
-interface Listed {
-	name: string;
-	strategy: string | null;
-	status: string;
-	weight: number;
-	step: number;
-	reason: string;
-	lastDecision: { time: string; kind: string; reason: string } | null;
-	specIssues?: unknown[];
-}
-
-interface StateLike {
-	status: string;
-	weight: number;
-	step: number;
-	reason: string;
-	revision: number;
-	since?: string;
-}
-
 export async function main(args: string[], io: Io = defaultIo): Promise<number> {
 	try {
 		const { command, positionals, options } = parse(args);
@@ -190,16 +176,17 @@ async function run(
 	command: string,
 	positionals: string[],
 	options: Options,
-	client: Client,
+	{ api, ok }: Client,
 	io: Io,
 ): Promise<void> {
 	const print = (value: unknown, text: () => string) =>
 		io.out(options.json ? JSON.stringify(value, null, 2) : text());
 	const reason = options.reason === undefined ? {} : { reason: options.reason };
+	const listed = async () => (await (await ok(api.deployments.$get())).json()).deployments;
 
 	if (command === "status") {
 		if (positionals.length > 1) need(positionals, 1, command);
-		const { deployments } = await client.json<{ deployments: Listed[] }>("GET", "/deployments");
+		const deployments = await listed();
 		const shown = positionals[0]
 			? deployments.filter((d) => d.name === positionals[0])
 			: deployments;
@@ -227,18 +214,24 @@ async function run(
 	if (command === "apply") {
 		if (!options.file) throw new UsageError(`apply: -f FILE is required\n\n${HELP.apply}`);
 		need(positionals, 0, command);
-		let spec: { name?: unknown };
+		// The API validates the spec and answers every issue with its path; here only the name matters.
+		let spec: DeploymentSpecInput;
 		try {
 			spec = JSON.parse(readFileSync(join(io.cwd, options.file), "utf8"));
 		} catch (error) {
 			throw new UsageError(`apply: cannot read ${options.file}: ${(error as Error).message}`);
 		}
-		if (typeof spec.name !== "string") throw new UsageError(`apply: ${options.file} has no "name"`);
-		const result = await client.json<{ created: boolean; effective: { withinSeconds: number } }>(
-			"PUT",
-			`/deployments/${encodeURIComponent(spec.name)}${options.rebucket ? "?rebucket=true" : ""}`,
-			spec,
-		);
+		if (typeof spec?.name !== "string")
+			throw new UsageError(`apply: ${options.file} has no "name"`);
+		const result = await (
+			await ok(
+				api.deployments[":name"].$put({
+					param: { name: spec.name },
+					query: options.rebucket ? { rebucket: "true" } : {},
+					json: spec,
+				}),
+			)
+		).json();
 		print(
 			result,
 			() =>
@@ -246,17 +239,21 @@ async function run(
 		);
 		return;
 	}
-	if (ACTIONS.has(command)) {
+	if (isAction(command)) {
 		const [name] = need(positionals, 1, command) as [string];
-		const result = await client.json<{ state: StateLike; effective: { withinSeconds: number } }>(
-			"POST",
-			`/deployments/${encodeURIComponent(name)}/${command}`,
-			reason,
-		);
+		const result = await (
+			await ok(
+				api.deployments[":name"][":action"].$post({
+					param: { name, action: command },
+					json: reason,
+				}),
+			)
+		).json();
+		const { state } = result;
 		print(
 			result,
 			() =>
-				`${name}: ${result.state.status} at ${result.state.weight} % — ${result.state.reason} (at the edge within ${result.effective.withinSeconds} s)`,
+				`${name}: ${state.status} at ${state.weight} % — ${state.reason} (at the edge within ${result.effective.withinSeconds} s)`,
 		);
 		return;
 	}
@@ -265,11 +262,11 @@ async function run(
 		const weight = Number(raw);
 		if (!Number.isFinite(weight) || weight < 0 || weight > 100)
 			throw new UsageError(`weight: "${raw}" is not a percentage between 0 and 100`);
-		const result = await client.json<{ state: StateLike; effective: { withinSeconds: number } }>(
-			"PUT",
-			`/deployments/${encodeURIComponent(name)}/weight`,
-			{ weight, ...reason },
-		);
+		const result = await (
+			await ok(
+				api.deployments[":name"].weight.$put({ param: { name }, json: { weight, ...reason } }),
+			)
+		).json();
 		print(
 			result,
 			() =>
@@ -281,27 +278,25 @@ async function run(
 		const [name] = need(positionals, 1, command) as [string];
 		const limit = options.limit ?? "20";
 		if (!/^\d+$/.test(limit)) throw new UsageError(`history: --limit must be a positive integer`);
-		const { entries } = await client.json<{
-			entries: {
-				time: string;
-				actor: string;
-				kind: string;
-				from: { status: string; weight: number } | null;
-				to: { status: string; weight: number };
-				reason: string;
-			}[];
-		}>("GET", `/deployments/${encodeURIComponent(name)}/history?limit=${limit}`);
+		const { entries } = await (
+			await ok(api.deployments[":name"].history.$get({ param: { name }, query: { limit } }))
+		).json();
 		print(entries, () =>
 			entries.length === 0
 				? "no history yet"
 				: table(
-						["TIME", "WHO", "WHAT", "FROM → TO", "REASON"],
+						["TIME", "WHO", "WHAT", "FROM → TO", "REASON", "NOTIFIED"],
 						entries.map((e) => [
 							e.time.replace("T", " ").slice(0, 19),
 							e.actor,
 							e.kind,
 							`${e.from ? `${e.from.status} ${e.from.weight} %` : "—"} → ${e.to.status} ${e.to.weight} %`,
 							e.reason,
+							(e.notifications ?? [])
+								.map(
+									(n) => `${n.event} ${n.status}${n.attempts > 1 ? ` (${n.attempts} tries)` : ""}`,
+								)
+								.join(", "),
 						]),
 						160,
 					),
@@ -310,15 +305,11 @@ async function run(
 	}
 	if (command === "report") {
 		const [name] = need(positionals, 1, command) as [string];
-		const result = await client.json<{
-			spec: unknown;
-			state: StateLike;
-			analysis: AnalysisReport | null;
-			specIssues?: unknown;
-		}>("GET", `/deployments/${encodeURIComponent(name)}`);
+		const result = await (await ok(api.deployments[":name"].$get({ param: { name } }))).json();
+		const { state, analysis } = result;
 		print(result, () =>
-			result.analysis
-				? `${name}: ${result.state.status} at ${result.state.weight} % — ${result.state.reason}\n\n${reportText(result.analysis)}`
+			analysis && state
+				? `${name}: ${state.status} at ${state.weight} % — ${state.reason}\n\n${reportText(analysis)}`
 				: `${name}: the spec in KV is invalid: ${JSON.stringify(result.specIssues)}`,
 		);
 		return;
@@ -330,8 +321,7 @@ async function run(
 			throw new UsageError(`watch: --interval must be a positive number of seconds`);
 		let last = "";
 		for (;;) {
-			const { deployments } = await client.json<{ deployments: Listed[] }>("GET", "/deployments");
-			const d = deployments.find((x) => x.name === name);
+			const d = (await listed()).find((x) => x.name === name);
 			if (!d) throw new ApiError(404, "deployment_not_found", `no deployment named "${name}"`);
 			const line = `${d.status} at ${d.weight} % (step ${d.step}) — ${d.lastDecision ? `${d.lastDecision.kind}: ${d.lastDecision.reason}` : d.reason}`;
 			if (line !== last) {
@@ -344,10 +334,7 @@ async function run(
 	}
 	if (command === "delete") {
 		const [name] = need(positionals, 1, command) as [string];
-		const result = await client.json<{ deleted: string }>(
-			"DELETE",
-			`/deployments/${encodeURIComponent(name)}`,
-		);
+		const result = await (await ok(api.deployments[":name"].$delete({ param: { name } }))).json();
 		print(result, () => `deleted ${result.deleted}`);
 	}
 }

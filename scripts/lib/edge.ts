@@ -41,23 +41,27 @@ function wrangler(args: string[], persistTo?: string): string {
 
 /**
  * Creates .dev.vars from the committed example when missing, or adds the
- * secrets a newer version needs to an existing one. Returns what it did.
+ * secrets a newer example has (e.g. WEBHOOK_SECRET) to an existing one,
+ * keeping the values already there. Returns the names it wrote.
  */
-export function ensureDevVars(): "created" | string[] {
-	const target = join(ROOT, ".dev.vars");
-	const example = join(ROOT, ".dev.vars.example");
+export function ensureDevVars(root = ROOT): string[] {
+	const target = join(root, ".dev.vars");
+	const example = readFileSync(join(root, ".dev.vars.example"), "utf8");
+	const names = (text: string) =>
+		[...text.matchAll(/^([A-Z_][A-Z0-9_]*)=/gm)].map((m) => m[1] as string);
 	if (!existsSync(target)) {
-		copyFileSync(example, target);
-		return "created";
+		copyFileSync(join(root, ".dev.vars.example"), target);
+		return names(example);
 	}
 	const current = readFileSync(target, "utf8");
-	const missing = readFileSync(example, "utf8")
-		.split("\n")
-		.filter((line) => /^[A-Z_]+=/.test(line))
-		.filter((line) => !new RegExp(`^${line.split("=")[0]}=`, "m").test(current));
-	if (missing.length > 0)
-		writeFileSync(target, `${current.replace(/\n*$/, "\n")}${missing.join("\n")}\n`);
-	return missing.map((line) => line.split("=")[0] ?? "");
+	const have = new Set(names(current));
+	const missing = example.split("\n").filter((line) => {
+		const name = /^([A-Z_][A-Z0-9_]*)=/.exec(line)?.[1];
+		return name !== undefined && !have.has(name);
+	});
+	if (missing.length === 0) return [];
+	writeFileSync(target, `${current.replace(/\n*$/, "\n")}${missing.join("\n")}\n`);
+	return missing.map((line) => line.split("=")[0] as string);
 }
 
 /** A local secret (from .dev.vars, or the committed example before `npm start` made one). */

@@ -15,6 +15,7 @@ export const COMPATIBILITY_DATE = "2026-04-20";
 export const STACK_ADMIN_TOKEN = "stack-admin-token";
 const STACK_SIGNING_KEY = "stack-signing-key-0123456789abcdef";
 export const STACK_FEEDBACK_TOKEN = "stack-feedback-token";
+export const STACK_WEBHOOK_SECRET = "stack-webhook-secret-0123456789";
 
 /** Bundles the router exactly as `wrangler deploy` would; returns the output directory. */
 export function buildRouter(outDir: string): string {
@@ -89,6 +90,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 			ADMIN_TOKEN: STACK_ADMIN_TOKEN,
 			SIGNING_KEY: STACK_SIGNING_KEY,
 			FEEDBACK_TOKEN: STACK_FEEDBACK_TOKEN,
+			WEBHOOK_SECRET: STACK_WEBHOOK_SECRET,
 			CONFIG_TTL_SECONDS: "10",
 			METRICS_FLUSH_MS: "5000",
 			METRICS_BATCH_SIZE: "1000",
@@ -124,6 +126,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 export async function startDemoStack(
 	workDir: string,
 	vars: Record<string, string> = {},
+	extraWorkers: WorkerOptions[] = [],
 ): Promise<Stack> {
 	const routerDir = buildRouter(join(workDir, "router"));
 	const v1 = await buildWorker("examples/models/sentiment-v1.ts", join(workDir, "models", "v1.js"));
@@ -146,5 +149,6 @@ export async function startDemoStack(
 			MODEL_CHAT_V2: "switchyard-chat-v2",
 		},
 		vars,
+		extraWorkers,
 	});
 }

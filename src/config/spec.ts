@@ -5,6 +5,8 @@
  * every other field from the defaults below.
  */
 import { z } from "zod";
+import { NOTIFY_EVENTS } from "../notify/events";
+import { isTimeZone, parseHours, WEEKDAYS } from "../rollout/step-windows";
 
 /** Deployment names: lowercase letters, digits and dashes, 1–63 characters. */
 export const DEPLOYMENT_NAME = /^[a-z0-9](?:[a-z0-9-]{0,62})$/;
@@ -14,8 +16,8 @@ export const DeploymentName = z
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
-/** A backend URL: https://, or http:// to a loopback host (local models, tests). */
-const BackendUrl = z.url().refine(
+/** A URL the worker calls: https://, or http:// to a loopback host (local models, tests). */
+export const OutboundUrl = z.url().refine(
 	(value) => {
 		const url = new URL(value);
 		return url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK.has(url.hostname));
@@ -51,7 +53,7 @@ export const Backend = z
 		/** Version label, reported in `x-model-version` (e.g. "v2"). */
 		version: z.string().min(1).max(64),
 		/** Base URL; the rest of the prediction path and the query are appended. */
-		url: BackendUrl.optional(),
+		url: OutboundUrl.optional(),
 		/** Name of a service binding in wrangler.toml (e.g. "MODEL_V2"). */
 		service: z
 			.string()
@@ -114,36 +116,77 @@ export const FeedbackGuardrail = z.strictObject({
 	margin: z.number().min(0).default(0),
 });
 
-/** Canary policy: the weights to step through and the guardrails that gate each step. */
-export const CanaryPolicy = z.strictObject({
-	/** Candidate weights (percent), strictly increasing. Passing the step before 100 promotes. */
-	steps: z
-		.array(Weight.refine((w) => w > 0, "steps must be above 0"))
+/**
+ * Step windows: steps up and promotions happen only inside them; aborts
+ * happen at any time. One range of local hours on the listed weekdays.
+ */
+export const StepWindows = z.strictObject({
+	/** IANA time zone of the hours, e.g. "Europe/Berlin" (daylight saving time included). */
+	timezone: z.string().refine(isTimeZone, "an IANA time zone such as Europe/Berlin"),
+	/** Weekdays the window is open (all when absent). */
+	days: z
+		.array(z.enum(WEEKDAYS))
 		.min(1)
-		.refine((s) => s.every((w, i) => i === 0 || w > (s[i - 1] ?? 0)), "steps must increase")
-		.default([1, 5, 25, 50, 100]),
-	/** Requests each variant needs in the current step before it can step up or abort. */
-	minRequests: z.number().int().min(1).default(500),
-	/** Seconds each step must run before stepping up. */
-	bakeSeconds: z.number().min(0).default(300),
-	/** Tolerated absolute increase of the error rate (0.01 = one percentage point). */
-	maxErrorRateIncrease: z.number().min(0).max(1).default(0),
-	/** Tolerated increase of the p95 latency, in milliseconds. */
-	maxLatencyIncreaseMs: z.number().min(0).default(25),
-	/** Hard ceiling: abort at once when the candidate's error rate exceeds it. */
-	maxErrorRate: z.number().gt(0).max(1).default(0.2),
-	/** False-abort budget of a healthy canary over the whole rollout. */
-	alpha: Alpha.default(0.05),
-	/**
-	 * N*: the effective sample size (balanced two-arm equivalent) at which the
-	 * always-valid guardrail tests are most sensitive. Lower it for low traffic.
-	 */
-	nStar: z.number().min(10).default(5000),
-	/** Feedback guardrail; off when absent. */
-	feedback: FeedbackGuardrail.optional(),
-	/** What a sample ratio mismatch does: hold (alert) or abort. */
-	onSrm: z.enum(["hold", "abort"]).default("hold"),
+		.refine((d) => new Set(d).size === d.length, "each day once")
+		.default([...WEEKDAYS]),
+	/** Local hours "HH:MM-HH:MM", start included, end excluded, start before end ("24:00" allowed). */
+	hours: z
+		.string()
+		.refine((h) => parseHours(h) !== null, 'local hours "HH:MM-HH:MM" with start before end')
+		.default("00:00-24:00"),
 });
+export type StepWindows = z.infer<typeof StepWindows>;
+
+/** Canary policy: the weights to step through and the guardrails that gate each step. */
+export const CanaryPolicy = z
+	.strictObject({
+		/** Candidate weights (percent), strictly increasing. Passing the step before 100 promotes. */
+		steps: z
+			.array(Weight.refine((w) => w > 0, "steps must be above 0"))
+			.min(1)
+			.refine((s) => s.every((w, i) => i === 0 || w > (s[i - 1] ?? 0)), "steps must increase")
+			.default([1, 5, 25, 50, 100]),
+		/** Requests each variant needs in the current step before it can step up or abort. */
+		minRequests: z.number().int().min(1).default(500),
+		/** Seconds each step must run before stepping up. */
+		bakeSeconds: z.number().min(0).default(300),
+		/** Tolerated absolute increase of the error rate (0.01 = one percentage point). */
+		maxErrorRateIncrease: z.number().min(0).max(1).default(0),
+		/** Tolerated increase of the p95 latency, in milliseconds. */
+		maxLatencyIncreaseMs: z.number().min(0).default(25),
+		/** Hard ceiling: abort at once when the candidate's error rate exceeds it. */
+		maxErrorRate: z.number().gt(0).max(1).default(0.2),
+		/** False-abort budget of a healthy canary over the whole rollout. */
+		alpha: Alpha.default(0.05),
+		/**
+		 * N*: the effective sample size (balanced two-arm equivalent) at which the
+		 * always-valid guardrail tests are most sensitive. Lower it for low traffic.
+		 */
+		nStar: z.number().min(10).default(5000),
+		/** Feedback guardrail; off when absent. */
+		feedback: FeedbackGuardrail.optional(),
+		/** What a sample ratio mismatch does: hold (alert) or abort. */
+		onSrm: z.enum(["hold", "abort"]).default("hold"),
+		/**
+		 * Approval gates: weights (steps, or 100 for the promotion) the controller
+		 * only goes to once an operator approves. It holds with "awaiting approval
+		 * to go to 50 %" after that step's guardrails and bake time have passed;
+		 * the guardrails keep running while it waits.
+		 */
+		approvalBefore: z.array(Weight).default([]),
+		/** When steps up and promotions may happen; at any time when absent. */
+		stepWindows: StepWindows.optional(),
+	})
+	.superRefine((policy, ctx) => {
+		policy.approvalBefore.forEach((weight, i) => {
+			if (weight !== 100 && !policy.steps.includes(weight))
+				ctx.addIssue({
+					code: "custom",
+					path: ["approvalBefore", i],
+					message: `${weight} is not one of the steps (nor 100, the promotion)`,
+				});
+		});
+	});
 export type CanaryPolicy = z.infer<typeof CanaryPolicy>;
 
 /** A/B test policy. */
@@ -221,6 +264,30 @@ export const FeedbackPolicy = z
 	});
 export type FeedbackPolicy = z.infer<typeof FeedbackPolicy>;
 
+/**
+ * A webhook to notify of a rollout's events: one signed POST per event.
+ * Like a backend, it is a `url` or a `service` binding (a worker of yours
+ * that relays events inside your account).
+ */
+export const NotifyTarget = z
+	.strictObject({
+		/** https://, or http:// to a loopback host (local receivers). */
+		url: OutboundUrl.optional(),
+		/** Name of a service binding in wrangler.toml, instead of a URL. */
+		service: z
+			.string()
+			.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "a binding name")
+			.optional(),
+		/** Which events (all when absent). */
+		events: z.array(z.enum(NOTIFY_EVENTS)).min(1).optional(),
+		/** "json" (Switchyard's event object) or "slack" (an incoming-webhook message, `{"text"}`). */
+		format: z.enum(["json", "slack"]).default("json"),
+	})
+	.refine((t) => (t.url === undefined) !== (t.service === undefined), {
+		message: "a notify target needs exactly one of url or service",
+	});
+export type NotifyTarget = z.infer<typeof NotifyTarget>;
+
 export const Strategy = z.enum(["shadow", "ab", "canary"]);
 export type Strategy = z.infer<typeof Strategy>;
 
@@ -258,6 +325,8 @@ export const DeploymentSpec = z.strictObject({
 	ab: AbPolicy.prefault({}),
 	shadow: ShadowPolicy.prefault({}),
 	feedback: FeedbackPolicy.prefault({ kind: "binary" }),
+	/** Webhooks told of starts, steps, gates, promotions, aborts, pauses and holds. */
+	notify: z.array(NotifyTarget).max(10).default([]),
 	/** Free text for people. */
 	description: z.string().max(1000).optional(),
 });

@@ -47,6 +47,12 @@ export const KvRolloutState = z.object({
 	revision: z.number().int().min(0).optional(),
 	/** The status a paused rollout resumes to. */
 	pausedFrom: z.enum(["shadowing", "running"]).optional(),
+	/**
+	 * An operator's approval to go to this weight (canary.approvalBefore; 100
+	 * is the promotion). The controller takes the step once its guardrails
+	 * pass (and the step window is open); any step clears it.
+	 */
+	approved: Weight.optional(),
 	/** The winner of a concluded A/B test. */
 	winner: z.enum(["champion", "candidate"]).optional(),
 	/**

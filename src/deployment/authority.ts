@@ -34,6 +34,7 @@ import {
 	remove,
 	type Snapshot,
 } from "./engine";
+import { nextDelivery } from "./outbox";
 import { type AuditEntry, loadRollout, readAudit, saveRollout } from "./record";
 import { windowsFor } from "./windows";
 
@@ -69,31 +70,58 @@ export class Authority {
 		private readonly storage: DurableObjectStorage,
 		private readonly kv: KVNamespace,
 		readonly name: string,
+		/** Makes sure the object's alarm fires by `due` (webhook deliveries waiting in the outbox). */
+		private readonly wake: (due: number) => Promise<void> = async () => {},
 	) {}
 
 	/** One controller look (the cron's one call per deployment per minute). */
 	look(now: number): Promise<Published<LookResult>> {
-		return this.serial(async () => {
-			const snapshot = await this.snapshot();
-			const result = this.tx((sql) => look(sql, snapshot, now));
-			if (!result.ok) {
-				if (result.cleanup)
-					await this.attempt("kv_delete_failed", () => deleteKeys(this.kv, this.name));
-				return { ...result, published: false };
-			}
-			return { ...result, published: await this.publish(result.publish) };
-		});
+		return this.serial(() => this.lookNow(now));
 	}
 
-	/** An operator's action; finalize also rewrites the spec (champion := candidate) before the state. */
+	/**
+	 * An operator's action; finalize also rewrites the spec (champion :=
+	 * candidate) before the state. An approval is followed at once by a look,
+	 * so the approved step is taken now when its guardrails still pass (and
+	 * its window is open), not at the next cron.
+	 */
 	act(input: ActInput): Promise<ActResult> {
 		return this.serial(async () => {
 			const snapshot = await this.snapshot();
 			if (input.action.type === "finalize") return this.finalize(snapshot, input);
 			const result = this.tx((sql) => act(sql, snapshot, input));
 			if (!result.ok) return { ...result, published: false };
-			return { ...result, published: await this.publish(result.publish) };
+			const published = await this.publish(result.publish);
+			await this.wakeForOutbox();
+			if (input.action.type !== "approve" || !published) return { ...result, published };
+			const looked = await this.lookNow(input.now);
+			if (!looked.ok) return { ...result, published };
+			return {
+				...result,
+				state: looked.state,
+				publish: looked.publish,
+				notified: result.notified + looked.notified,
+				published: looked.published,
+			};
 		});
+	}
+
+	private async lookNow(now: number): Promise<Published<LookResult>> {
+		const snapshot = await this.snapshot();
+		const result = this.tx((sql) => look(sql, snapshot, now));
+		await this.wakeForOutbox();
+		if (!result.ok) {
+			if (result.cleanup)
+				await this.attempt("kv_delete_failed", () => deleteKeys(this.kv, this.name));
+			return { ...result, published: false };
+		}
+		return { ...result, published: await this.publish(result.publish) };
+	}
+
+	/** Arms the alarm for the earliest pending webhook delivery, if any. */
+	private async wakeForOutbox(): Promise<void> {
+		const due = this.tx((sql) => nextDelivery(sql));
+		if (due !== null) await this.wake(due);
 	}
 
 	/** Creates or replaces the spec (admin API). Throws when KV cannot be written. */

@@ -15,6 +15,7 @@ import { type AnalysisReport, analyze, EMPTY_MEMORY } from "../rollout/analysis"
 import { type Decision, decide } from "../rollout/controller";
 import { reconcile, sameState } from "../rollout/reconcile";
 import { type AdminAction, applyAction } from "../rollout/transitions";
+import { enqueueEvent } from "./outbox";
 import { appendAudit, loadRollout, type RolloutRecord, saveRollout } from "./record";
 import { windowsFor } from "./windows";
 
@@ -30,6 +31,8 @@ export type LookResult =
 			decision: { kind: Decision["kind"]; code: string; reason: string };
 			/** The spec in KV is invalid: the look ran on the last valid one. */
 			specIssues?: ConfigIssue[];
+			/** Webhook deliveries queued in the outbox (the alarm sends them). */
+			notified: number;
 	  }
 	| { ok: false; skipped: string; cleanup?: boolean };
 
@@ -40,6 +43,8 @@ export type ActOutcome =
 			publish: RolloutState | null;
 			/** The spec the action was applied under. */
 			spec: DeploymentSpec | null;
+			/** Webhook deliveries queued in the outbox (the alarm sends them). */
+			notified: number;
 	  }
 	| { ok: false; code: ActErrorCode; message: string; state: RolloutState | null };
 
@@ -48,6 +53,37 @@ export type ActErrorCode =
 	| "invalid_transition"
 	| "revision_conflict"
 	| "spec_required";
+
+/** Counts the webhook deliveries an operation queued. */
+interface Notes {
+	queued: number;
+}
+
+/**
+ * Appends an audit entry and, in the same transaction, queues the event it
+ * announces for every webhook of the spec that wants it.
+ */
+function announce(
+	sql: SqlStorage,
+	spec: DeploymentSpec | null,
+	notes: Notes,
+	entry: Parameters<typeof appendAudit>[1] & { code?: string },
+): void {
+	const { code, ...audit } = entry;
+	const auditId = appendAudit(sql, audit);
+	notes.queued += enqueueEvent(sql, spec, {
+		auditId,
+		kind: audit.kind,
+		code,
+		time: audit.time,
+		actor: audit.actor,
+		from: audit.from,
+		to: audit.to,
+		revision: audit.to.revision,
+		reason: audit.reason,
+		details: audit.details,
+	});
+}
 
 /** Takes in the spec KV holds: a valid one becomes the last valid spec; an invalid one is logged once. */
 function absorbSpec(
@@ -84,6 +120,7 @@ function reconcileWithKv(
 	record: RolloutRecord,
 	snapshot: Snapshot,
 	now: number,
+	notes: Notes = { queued: 0 },
 ): RolloutState {
 	if (snapshot === null) return record.state ?? PENDING;
 	const result = reconcile({
@@ -95,7 +132,7 @@ function reconcileWithKv(
 		now,
 	});
 	if (result.event) {
-		appendAudit(sql, {
+		announce(sql, record.spec, notes, {
 			time: now,
 			actor: result.event.actor,
 			kind: result.event.kind,
@@ -227,14 +264,16 @@ export function look(sql: SqlStorage, kvSnapshot: Snapshot, now: number): LookRe
 					: "no spec is known",
 		};
 	}
-	let state = reconcileWithKv(sql, record, snapshot, now);
+	const notes: Notes = { queued: 0 };
+	let state = reconcileWithKv(sql, record, snapshot, now, notes);
 	const { report, memory } = analyze(spec, state, windowsFor(sql, state, now), record.memory, now);
 	const decision = decide(spec, state, report, now);
 	if (decision.next) {
-		appendAudit(sql, {
+		announce(sql, spec, notes, {
 			time: now,
 			actor: "controller",
 			kind: decision.kind,
+			code: decision.code,
 			from: state,
 			to: decision.next,
 			reason: decision.reason,
@@ -243,10 +282,11 @@ export function look(sql: SqlStorage, kvSnapshot: Snapshot, now: number): LookRe
 		state = decision.next;
 		record.state = state;
 	} else if (decision.kind === "hold" && decision.code !== record.lastCode) {
-		appendAudit(sql, {
+		announce(sql, spec, notes, {
 			time: now,
 			actor: "controller",
 			kind: "hold",
+			code: decision.code,
 			from: state,
 			to: state,
 			reason: decision.reason,
@@ -262,6 +302,7 @@ export function look(sql: SqlStorage, kvSnapshot: Snapshot, now: number): LookRe
 		publish: toPublish(record),
 		decision: { kind: decision.kind, code: decision.code, reason: decision.reason },
 		...(specIssues ? { specIssues } : {}),
+		notified: notes.queued,
 	};
 }
 
@@ -297,7 +338,8 @@ export function act(sql: SqlStorage, snapshot: Snapshot, input: ActInput): ActOu
 		saveRollout(sql, record);
 		return notFound(null);
 	}
-	const state = reconcileWithKv(sql, record, current, input.now);
+	const notes: Notes = { queued: 0 };
+	const state = reconcileWithKv(sql, record, current, input.now, notes);
 	const refuse = (code: ActErrorCode, message: string): ActOutcome => {
 		saveRollout(sql, record);
 		return { ok: false, code, message, state };
@@ -318,7 +360,7 @@ export function act(sql: SqlStorage, snapshot: Snapshot, input: ActInput): ActOu
 	);
 	if (!result.ok)
 		return refuse(result.needsSpec ? "spec_required" : "invalid_transition", result.error);
-	appendAudit(sql, {
+	announce(sql, record.spec, notes, {
 		time: input.now,
 		actor: input.actor,
 		kind: `${input.actor}:${input.action.type}`,
@@ -329,7 +371,13 @@ export function act(sql: SqlStorage, snapshot: Snapshot, input: ActInput): ActOu
 	record.state = result.next;
 	record.lastCode = null;
 	saveRollout(sql, record);
-	return { ok: true, state: result.next, publish: toPublish(record), spec: record.spec };
+	return {
+		ok: true,
+		state: result.next,
+		publish: toPublish(record),
+		spec: record.spec,
+		notified: notes.queued,
+	};
 }
 
 function notFound(state: RolloutState | null): ActOutcome {

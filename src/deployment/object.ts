@@ -6,8 +6,10 @@
  * the deployment's metrics. A thin shell: control operations live in
  * authority.ts (KV I/O) and engine.ts (one transaction each), SQL in
  * record.ts and metrics-tables.ts, decisions in the pure rollout/ core.
- * The retention alarm deletes old minutes and surplus shadow samples off the
- * request path.
+ * One alarm serves two jobs (alarm-jobs.ts): hourly retention (old minutes,
+ * surplus shadow samples, old deliveries) and the webhook outbox (outbox.ts).
+ * It is always set to the earliest due time, and the handler re-arms itself
+ * whatever fails, so neither job is ever dropped.
  */
 import { DurableObject } from "cloudflare:workers";
 import type { RescuedConfig } from "../config/cache";
@@ -17,6 +19,7 @@ import { epochOf } from "../config/state";
 import type { AggregateRow, FeedbackAggregate } from "../metrics/aggregate";
 import type { IngestBatch } from "../metrics/batch";
 import { MINUTE_MS, minuteRange } from "../metrics/windows";
+import { ALARM_MIGRATIONS, clearJob, jobDue, nextAlarm, scheduleJob } from "./alarm-jobs";
 import { ANSWER_MIGRATIONS } from "./answer-tables";
 import {
 	type ActResult,
@@ -42,11 +45,27 @@ import {
 	recentShadowSamples,
 	type StoredShadowSample,
 } from "./metrics-tables";
+import {
+	dueDeliveries,
+	type NotificationState,
+	notificationsFor,
+	OUTBOX_MIGRATIONS,
+	pruneOutbox,
+	recordAttempt,
+	send,
+} from "./outbox";
 import { type AuditEntry, loadRollout, ROLLOUT_MIGRATIONS, readAudit } from "./record";
 import { migrate } from "./sql-migrations";
 
 const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
+/** When retention fails, it runs again this much later (and the alarm stays armed). */
+const RETENTION_RETRY_MS = 5 * 60 * 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** Deliveries sent per alarm run; more due ones make the alarm fire again at once. */
+const DELIVERIES_PER_RUN = 25;
+
+/** An audit entry with the state of the webhook deliveries it caused. */
+export type HistoryEntry = AuditEntry & { notifications?: NotificationState[] };
 
 export type FeedbackInput = Omit<FeedbackRecord, "epoch">;
 
@@ -59,7 +78,8 @@ export interface FeedbackResult {
 }
 
 export class DeploymentObject extends DurableObject<Env> {
-	#alarmSet = false;
+	/** Set once this instance made sure retention is scheduled (SQLite keeps the schedule). */
+	#retentionScheduled = false;
 	#authority: Authority | undefined;
 	/** Rows in feedback_seen, counted once per instance, then kept up to date. */
 	#feedbackSeen: number | undefined;
@@ -67,15 +87,27 @@ export class DeploymentObject extends DurableObject<Env> {
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
 		void ctx.blockConcurrencyWhile(async () => {
-			migrate(ctx.storage, [...METRICS_MIGRATIONS, ...ROLLOUT_MIGRATIONS, ...ANSWER_MIGRATIONS]);
+			migrate(ctx.storage, [
+				...METRICS_MIGRATIONS,
+				...ROLLOUT_MIGRATIONS,
+				...OUTBOX_MIGRATIONS,
+				...ALARM_MIGRATIONS,
+				...ANSWER_MIGRATIONS,
+			]);
 		});
+	}
+
+	private get name(): string {
+		const name = this.ctx.id.name;
+		if (name === undefined) throw new Error("a deployment object must be reached by name");
+		return name;
 	}
 
 	/** The rollout's authority, over this object's storage and the real KV binding. */
 	private get authority(): Authority {
-		const name = this.ctx.id.name;
-		if (name === undefined) throw new Error("a deployment object must be reached by name");
-		this.#authority ??= new Authority(this.ctx.storage, this.env.CONFIG, name);
+		this.#authority ??= new Authority(this.ctx.storage, this.env.CONFIG, this.name, (due) =>
+			this.armBy(due),
+		);
 		return this.#authority;
 	}
 
@@ -120,9 +152,18 @@ export class DeploymentObject extends DurableObject<Env> {
 		return this.authority.rescue();
 	}
 
-	/** The audit log, newest first. */
-	history(limit: number, before?: number): AuditEntry[] {
-		return readAudit(this.ctx.storage.sql, Math.max(1, Math.min(limit, 500)), before);
+	/** The audit log, newest first, with the state of the webhook deliveries each entry caused. */
+	history(limit: number, before?: number): HistoryEntry[] {
+		const sql = this.ctx.storage.sql;
+		const entries = readAudit(sql, Math.max(1, Math.min(limit, 500)), before);
+		const notifications = notificationsFor(
+			sql,
+			entries.map((e) => e.id),
+		);
+		return entries.map((entry) => {
+			const sent = notifications.get(entry.id);
+			return sent ? { ...entry, notifications: sent } : entry;
+		});
 	}
 
 	// Metrics.
@@ -179,24 +220,111 @@ export class DeploymentObject extends DurableObject<Env> {
 		return recentShadowSamples(this.ctx.storage.sql, Math.max(1, Math.min(limit, 10_000)));
 	}
 
+	/**
+	 * Retention, then the webhook deliveries that are due.
+	 * Whatever fails is logged and retried; the alarm is re-armed for the
+	 * earliest job in every case.
+	 */
 	override async alarm(): Promise<void> {
-		const settings = settingsOf(this.env);
 		const now = Date.now();
-		applyRetention(this.ctx.storage.sql, {
-			beforeMinute: Math.floor((now - settings.METRICS_RETENTION_DAYS * DAY_MS) / MINUTE_MS),
-			sampleLimit: settings.SHADOW_SAMPLE_LIMIT,
-			feedbackBefore: now - settings.FEEDBACK_WINDOW_DAYS * DAY_MS,
+		try {
+			this.retain(now);
+		} catch (error) {
+			log("retention_failed", this.name, error);
+			scheduleJob(this.ctx.storage.sql, "retention", now + RETENTION_RETRY_MS);
+		}
+		try {
+			await this.deliverDue(now);
+		} catch (error) {
+			log("outbox_failed", this.name, error);
+		}
+		await this.rearm();
+	}
+
+	/**
+	 * Retention, whenever it is scheduled at all: it is cheap (indexed
+	 * deletes), so a run for the outbox may as well do it early.
+	 */
+	private retain(now: number): void {
+		const sql = this.ctx.storage.sql;
+		const due = jobDue(sql, "retention");
+		if (due === null) return;
+		const settings = settingsOf(this.env);
+		this.ctx.storage.transactionSync(() => {
+			applyRetention(sql, {
+				beforeMinute: Math.floor((now - settings.METRICS_RETENTION_DAYS * DAY_MS) / MINUTE_MS),
+				sampleLimit: settings.SHADOW_SAMPLE_LIMIT,
+				feedbackBefore: now - settings.FEEDBACK_WINDOW_DAYS * DAY_MS,
+			});
+			pruneOutbox(sql, now - settings.METRICS_RETENTION_DAYS * DAY_MS);
 		});
 		this.#feedbackSeen = undefined;
-		this.#alarmSet = false;
-		if (hasData(this.ctx.storage.sql)) await this.ensureRetentionAlarm();
+		if (due > now) return; // run early: the hourly schedule stays as it was
+		if (hasData(sql)) scheduleJob(sql, "retention", now + RETENTION_INTERVAL_MS);
+		else clearJob(sql, "retention");
+	}
+
+	/** Sends the due deliveries (one target at a time, in order) and records each attempt. */
+	private async deliverDue(now: number): Promise<void> {
+		const sql = this.ctx.storage.sql;
+		const settings = settingsOf(this.env);
+		const due = dueDeliveries(sql, now, DELIVERIES_PER_RUN);
+		const byTarget = new Map<string, typeof due>();
+		for (const delivery of due) {
+			byTarget.set(delivery.targetKey, [...(byTarget.get(delivery.targetKey) ?? []), delivery]);
+		}
+		const context = {
+			deployment: this.name,
+			secret: this.env.WEBHOOK_SECRET,
+			binding: (name: string) => {
+				const binding: unknown = Reflect.get(this.env, name);
+				return binding && typeof binding === "object" && "fetch" in binding
+					? (binding as Fetcher)
+					: null;
+			},
+			timeoutMs: settings.WEBHOOK_TIMEOUT_MS,
+		};
+		const policy = {
+			baseMs: settings.WEBHOOK_RETRY_BASE_MS,
+			maxAttempts: settings.WEBHOOK_MAX_ATTEMPTS,
+		};
+		await Promise.all(
+			[...byTarget.values()].map(async (queue) => {
+				for (const delivery of queue) {
+					const outcome = await send(delivery, context);
+					recordAttempt(sql, delivery, outcome, Date.now(), policy);
+					if (!outcome.ok) {
+						log("webhook_failed", this.name, outcome.error);
+						// Later events to this target wait for this one: receivers see them in order.
+						return;
+					}
+				}
+			}),
+		);
+	}
+
+	/** Sets the alarm to the earliest job or delivery (or clears it when nothing is due). */
+	private async rearm(): Promise<void> {
+		const next = nextAlarm(this.ctx.storage.sql);
+		if (next === null) await this.ctx.storage.deleteAlarm();
+		else await this.ctx.storage.setAlarm(next);
+	}
+
+	/** Makes sure the alarm fires by `due`. */
+	private async armBy(due: number): Promise<void> {
+		const current = await this.ctx.storage.getAlarm();
+		if (current === null || current > due) await this.ctx.storage.setAlarm(due);
 	}
 
 	private async ensureRetentionAlarm(): Promise<void> {
-		if (this.#alarmSet) return;
-		if ((await this.ctx.storage.getAlarm()) === null) {
-			await this.ctx.storage.setAlarm(Date.now() + RETENTION_INTERVAL_MS);
-		}
-		this.#alarmSet = true;
+		if (this.#retentionScheduled) return;
+		const sql = this.ctx.storage.sql;
+		scheduleJob(sql, "retention", Date.now() + RETENTION_INTERVAL_MS, true);
+		await this.armBy(jobDue(sql, "retention") ?? Date.now());
+		this.#retentionScheduled = true;
 	}
+}
+
+function log(event: string, deployment: string, error: unknown): void {
+	console.error(JSON.stringify({ level: "error", event, deployment, message: String(error) }));
 }

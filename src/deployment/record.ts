@@ -156,10 +156,10 @@ export function appendAudit(
 		reason: string;
 		details?: Json;
 	},
-): void {
-	sql.exec(
+): number {
+	const row = sql.exec<{ id: number }>(
 		`INSERT INTO audit_log (time, actor, kind, from_status, from_weight, to_status, to_weight, revision, reason, details)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		entry.time,
 		entry.actor,
 		entry.kind,
@@ -171,6 +171,7 @@ export function appendAudit(
 		entry.reason,
 		entry.details === undefined ? null : JSON.stringify(entry.details),
 	);
+	return Number(row.one().id);
 }
 
 /** Audit entries newest first; `before` (an id) pages further back. */

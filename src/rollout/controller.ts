@@ -7,12 +7,16 @@
  * needs minRequests on both sides (never abort for lack of data); a sample
  * ratio mismatch holds (or aborts, per spec); a failing guardrail aborts
  * (always-valid tests, so checking every minute is safe); the bake time must
- * pass; then the canary steps up, or is promoted when the next step is 100 %.
+ * pass; an approval gate (canary.approvalBefore) holds until an operator
+ * approves; a step window (canary.stepWindows) holds until it opens; then
+ * the canary steps up, or is promoted when the next step is 100 %. Gates and
+ * windows come after the guardrails, so an abort never waits for either.
  */
 import type { DeploymentSpec } from "../config/spec";
 import type { RolloutState } from "../config/state";
 import type { AbReport, AnalysisReport, CanaryReport, ShadowReport } from "./analysis";
-import { nextStepAbove, promotesAfter } from "./steps";
+import { describeWindow, insideWindow, nextOpening } from "./step-windows";
+import { needsApproval, nextStepAbove, promotesAfter } from "./steps";
 import { formatP, percent } from "./summary";
 
 export type DecisionKind =
@@ -70,12 +74,44 @@ function transition(
 ): RolloutState {
 	return {
 		...state,
+		// An approval belongs to the step it let through (or the rollout that ended).
+		approved: undefined,
 		...patch,
 		since: new Date(now).toISOString(),
 		reason,
 		updatedBy: "controller",
 		revision: state.revision + 1,
 	};
+}
+
+/**
+ * The gates in front of a step that has passed: an approval it needs, then
+ * the step window. Null when the step may be taken now.
+ */
+function gate(
+	spec: DeploymentSpec,
+	state: RolloutState,
+	target: number,
+	passed: string,
+	now: number,
+): Decision | null {
+	const policy = spec.canary;
+	if (needsApproval(policy, state, target)) {
+		return hold(
+			"awaiting_approval",
+			`awaiting approval to go to ${target} %: ${passed}; approve with \`npx switchyard approve ${spec.name}\``,
+		);
+	}
+	const window = policy.stepWindows;
+	if (window && !insideWindow(window, now)) {
+		const opens = nextOpening(window, now);
+		const approved = state.approved === target ? "approved; " : "";
+		return hold(
+			"outside_window",
+			`${approved}waiting for the step window (${describeWindow(window)}) to go to ${target} %${opens === null ? "" : `: opens ${new Date(opens).toISOString()}`}; ${passed}`,
+		);
+	}
+	return null;
 }
 
 function decideCanary(
@@ -151,6 +187,11 @@ function decideCanary(
 		);
 	}
 	const summary = report.guardrails.map((g) => `${g.name} p = ${formatP(g.pValue)}`).join(", ");
+	const target = promotesAfter(policy, state.weight)
+		? 100
+		: (nextStepAbove(policy.steps, state.weight)?.weight ?? 100);
+	const held = gate(spec, state, target, `${state.weight} % passed (${summary})`, now);
+	if (held) return held;
 	if (promotesAfter(policy, state.weight)) {
 		const reason = `promoted: ${state.weight} % passed (${summary}); the candidate now serves everyone`;
 		return {
@@ -220,6 +261,8 @@ function decideShadow(
 ): Decision {
 	if (!report.promotion.ready) return hold("shadowing", `shadowing: ${report.promotion.reason}`);
 	const first = spec.canary.steps[0] as number;
+	const held = gate(spec, state, first, `shadow passed (${report.promotion.reason})`, now);
+	if (held) return held;
 	const reason = `shadow passed (${report.promotion.reason}); starting the canary at ${first} %`;
 	const started = new Date(now).toISOString();
 	return {

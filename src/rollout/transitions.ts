@@ -4,10 +4,12 @@
  * apply answers with an error naming the current status (the API's 409).
  * Abort, pause, resume and promote work on the state alone, so they never
  * depend on the spec being valid; the others need the last valid spec.
+ * Every action but pause, resume and approve withdraws a standing approval
+ * (it belonged to the step the rollout was on).
  */
 import type { DeploymentSpec } from "../config/spec";
 import type { Actor, RolloutState } from "../config/state";
-import { stepIndexFor } from "./steps";
+import { nextTarget, stepIndexFor } from "./steps";
 
 export type AdminAction =
 	| { type: "start" }
@@ -16,7 +18,8 @@ export type AdminAction =
 	| { type: "promote" }
 	| { type: "abort" }
 	| { type: "weight"; weight: number }
-	| { type: "finalize" };
+	| { type: "finalize" }
+	| { type: "approve" };
 
 export type ActionResult =
 	| { ok: true; next: RolloutState }
@@ -38,6 +41,7 @@ export function applyAction(
 		next: {
 			...state,
 			pausedFrom: undefined,
+			approved: undefined,
 			...patch,
 			since: at,
 			reason: reason ?? defaultReason,
@@ -72,10 +76,34 @@ export function applyAction(
 		}
 		case "pause":
 			if (state.status !== "running" && state.status !== "shadowing") return refuse("pause");
-			return to({ status: "paused", pausedFrom: state.status }, "paused by an operator");
+			return to(
+				{ status: "paused", pausedFrom: state.status, approved: state.approved },
+				"paused by an operator",
+			);
 		case "resume":
 			if (state.status !== "paused") return refuse("resume");
-			return to({ status: state.pausedFrom ?? "running" }, "resumed by an operator");
+			return to(
+				{ status: state.pausedFrom ?? "running", approved: state.approved },
+				"resumed by an operator",
+			);
+		case "approve": {
+			const live =
+				state.status === "running" || state.status === "shadowing" || state.status === "paused";
+			if (!live) return refuse("approve the next step of");
+			if (spec === null) return specRequired("approve");
+			if (spec.strategy === "ab") return refuse("approve a step of an A/B test that is");
+			const target = nextTarget(spec.canary, state);
+			if (target === null) return refuse("approve the next step of");
+			if (!spec.canary.approvalBefore.includes(target))
+				return {
+					ok: false,
+					error: `the next step (${target} %) needs no approval (canary.approvalBefore: [${spec.canary.approvalBefore.join(", ")}])`,
+				};
+			return to(
+				{ approved: target, pausedFrom: state.pausedFrom },
+				`approved by an operator: going to ${target} % once the guardrails pass`,
+			);
+		}
 		case "promote": {
 			if (
 				state.status === "shadowing" ||

@@ -1,9 +1,11 @@
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
+import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { describe, expect, it } from "vitest";
 import { admin, adminJson } from "../helpers/admin";
-import { recordTraffic } from "../helpers/controller";
-import { deploy, putSpec, spec, uniqueName, Visitor } from "../helpers/edge";
-import { waitForRequests } from "../helpers/metrics";
+import { aggregate } from "../helpers/aggregates";
+import { look, recordTraffic } from "../helpers/controller";
+import { ADMIN_AUTH, deploy, ORIGIN, putSpec, spec, uniqueName, Visitor } from "../helpers/edge";
+import { store, waitForRequests } from "../helpers/metrics";
 
 type Json = Record<string, unknown>;
 
@@ -358,5 +360,153 @@ describe("exports", () => {
 			candidateOutcome: "ok",
 			time: expect.stringMatching(/Z$/),
 		});
+	});
+});
+
+describe("isolate counters and liveness", () => {
+	it("answers /healthz with liveness only, and keeps the counters behind admin auth", async () => {
+		const health = await exports.default.fetch(`${ORIGIN}/healthz`);
+		expect(await health.json()).toEqual({ ok: true });
+		expect((await admin("GET", "/isolate", undefined, {})).status).toBe(401);
+		const { status, body } = await adminJson<Json>("GET", "/isolate");
+		expect(status).toBe(200);
+		expect(body).toEqual({
+			metrics: {
+				flushes: expect.any(Number),
+				flushFailures: expect.any(Number),
+				droppedObservations: expect.any(Number),
+			},
+			breaker: { trips: expect.any(Number), diverted: expect.any(Number) },
+		});
+	});
+});
+
+describe("GET /admin/api/metrics/prometheus", () => {
+	it("exposes requests, errors, fallbacks, latency quantiles, state and weight per deployment and variant", async () => {
+		const name = uniqueName("prom");
+		await deploy(name, 30, { strategy: "canary", canary: { steps: [30, 100] } });
+		const minute = Math.floor(Date.now() / 60_000) - 1;
+		await store(name).ingest({
+			rows: [
+				{
+					minute,
+					variant: "champion",
+					threshold: 3000,
+					epoch: 0,
+					aggregate: aggregate(700, 7, 80),
+				},
+				{
+					minute,
+					variant: "candidate",
+					threshold: 3000,
+					epoch: 0,
+					aggregate: aggregate(300, 12, 120, { fallbacks: 12 }),
+				},
+			],
+			samples: [],
+			observations: 1000,
+		});
+		await look(name);
+		const res = await admin("GET", "/metrics/prometheus");
+		expect(res.status).toBe(200);
+		expect(res.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
+		const families = parsePrometheusTextFormat(await res.text());
+		const family = (n: string) => {
+			const found = families.find((f) => f.name === n);
+			if (!found) throw new Error(`no ${n} in the exposition`);
+			return found;
+		};
+		const of = (n: string, labels: Record<string, string>) =>
+			family(n).metrics.find((m) =>
+				Object.entries({ deployment: name, ...labels }).every(([k, v]) => m.labels?.[k] === v),
+			);
+		expect(family("switchyard_requests").type).toBe("GAUGE");
+		expect(of("switchyard_requests", { variant: "champion" })?.value).toBe("700");
+		expect(of("switchyard_requests", { variant: "candidate" })?.value).toBe("300");
+		expect(of("switchyard_errors", { variant: "candidate", kind: "5xx" })?.value).toBe("12");
+		expect(of("switchyard_errors", { variant: "champion", kind: "timeout" })?.value).toBe("0");
+		expect(of("switchyard_fallbacks", { variant: "candidate" })?.value).toBe("12");
+		const p50 = Number(
+			of("switchyard_latency_milliseconds", { variant: "candidate", quantile: "0.5" })?.value,
+		);
+		const p99 = Number(
+			of("switchyard_latency_milliseconds", { variant: "candidate", quantile: "0.99" })?.value,
+		);
+		const mean = Number(
+			of("switchyard_latency_mean_milliseconds", { variant: "candidate" })?.value,
+		);
+		// The candidate's latencies are log-normal around a median of 120 ms (the champion's, 80 ms).
+		expect(p50).toBeGreaterThan(110);
+		expect(p50).toBeLessThan(130);
+		expect(p99).toBeGreaterThan(p50);
+		expect(mean).toBeGreaterThan(p50);
+		expect(
+			Number(
+				of("switchyard_latency_milliseconds", { variant: "champion", quantile: "0.5" })?.value,
+			),
+		).toBeLessThan(90);
+		expect(of("switchyard_weight_percent", {})?.value).toBe("30");
+		expect(of("switchyard_rollout_status", { status: "running" })?.value).toBe("1");
+		expect(of("switchyard_rollout_status", { status: "aborted" })?.value).toBe("0");
+		expect(family("switchyard_window_seconds").metrics[0]?.value).toBe("300");
+	});
+
+	it("needs the admin token", async () => {
+		expect((await admin("GET", "/metrics/prometheus", undefined, {})).status).toBe(401);
+	});
+});
+
+describe("one error code, one status", () => {
+	it("answers malformed JSON with invalid_json, a non-JSON body with 415, and schema failures with invalid_request", async () => {
+		const name = uniqueName("errors");
+		await deploy(name, 10, { strategy: "canary" });
+		const malformed = await exports.default.fetch(`${ORIGIN}/admin/api/deployments/${name}/pause`, {
+			method: "POST",
+			headers: { ...ADMIN_AUTH, "content-type": "application/json" },
+			body: "{not json",
+		});
+		expect(malformed.status).toBe(400);
+		expect(await malformed.json()).toMatchObject({ error: { code: "invalid_json" } });
+		const form = await exports.default.fetch(`${ORIGIN}/admin/api/deployments/${name}/pause`, {
+			method: "POST",
+			headers: { ...ADMIN_AUTH, "content-type": "application/x-www-form-urlencoded" },
+			body: "reason=x",
+		});
+		expect(form.status).toBe(415);
+		expect(await form.json()).toMatchObject({ error: { code: "unsupported_media_type" } });
+		const empty = await exports.default.fetch(`${ORIGIN}/admin/api/deployments/${name}/pause`, {
+			method: "POST",
+			headers: { ...ADMIN_AUTH, "content-type": "application/json" },
+		});
+		expect(empty.status).toBe(200);
+		expect(await empty.json()).toMatchObject({ state: { status: "paused" } });
+		const badQuery = await adminJson<Json>("GET", `/deployments/${name}/history?limit=0`);
+		expect(badQuery).toMatchObject({
+			status: 400,
+			body: {
+				error: { code: "invalid_request", details: [expect.objectContaining({ path: "limit" })] },
+			},
+		});
+		const extra = await adminJson<Json>("POST", `/deployments/${name}/pause`, { reasons: "typo" });
+		expect(extra).toMatchObject({ status: 400, body: { error: { code: "invalid_request" } } });
+	});
+
+	it("answers every per-deployment route for an unknown deployment with the same 404", async () => {
+		for (const [method, path] of [
+			["GET", "/deployments/ghost"],
+			["DELETE", "/deployments/ghost"],
+			["GET", "/deployments/ghost/history"],
+			["GET", "/deployments/ghost/metrics"],
+			["GET", "/deployments/ghost/shadow-samples"],
+			["POST", "/deployments/ghost/approve"],
+			["PUT", "/deployments/ghost/weight"],
+			["GET", "/deployments/NOT..valid/history"],
+		] as const) {
+			const res = await adminJson<Json>(method, path, method === "PUT" ? { weight: 5 } : undefined);
+			expect(res, `${method} ${path}`).toMatchObject({
+				status: 404,
+				body: { error: { code: "deployment_not_found" } },
+			});
+		}
 	});
 });

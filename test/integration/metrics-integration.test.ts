@@ -1,10 +1,10 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { emptyAggregate } from "../../src/metrics/aggregate";
 import type { IngestBatch } from "../../src/metrics/batch";
 import { addToHistogram } from "../../src/metrics/histogram";
 import { recorderStats } from "../../src/metrics/recorder";
+import { adminJson } from "../helpers/admin";
 import { deploy, uniqueName, Visitor } from "../helpers/edge";
 import { store, totals, waitForRequests } from "../helpers/metrics";
 
@@ -97,11 +97,8 @@ describe("traffic lands in the deployment object", () => {
 		await expect
 			.poll(() => recorderStats.flushFailures, { timeout: 5000 })
 			.toBeGreaterThan(failuresBefore);
-		const health = await exports.default.fetch("http://switchyard.test/healthz");
-		expect(
-			((await health.json()) as { isolate: { metrics: { flushFailures: number } } }).isolate.metrics
-				.flushFailures,
-		).toBeGreaterThan(0);
+		const counters = await adminJson<{ metrics: { flushFailures: number } }>("GET", "/isolate");
+		expect(counters.body.metrics.flushFailures).toBeGreaterThan(0);
 	});
 });
 

@@ -1,8 +1,9 @@
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { updateIndex } from "../../src/config/kv";
 import { assignVariant } from "../../src/routing/assign";
 import { BREAKER_MIN_REQUESTS } from "../../src/routing/breaker";
+import { adminJson } from "../helpers/admin";
 import {
 	ADMIN_AUTH,
 	deploy,
@@ -381,13 +382,11 @@ describe("the candidate's circuit breaker", () => {
 			errors5xx: BREAKER_MIN_REQUESTS,
 			diverted: assigned - BREAKER_MIN_REQUESTS,
 		});
-		const health = (await (
-			await exports.default.fetch("http://switchyard.test/healthz")
-		).json()) as {
-			isolate: { breaker: { trips: number; diverted: number } };
-		};
-		expect(health.isolate.breaker.trips).toBeGreaterThan(0);
-		expect(health.isolate.breaker.diverted).toBeGreaterThanOrEqual(assigned - BREAKER_MIN_REQUESTS);
+		const counters = (
+			await adminJson<{ breaker: { trips: number; diverted: number } }>("GET", "/isolate")
+		).body;
+		expect(counters.breaker.trips).toBeGreaterThan(0);
+		expect(counters.breaker.diverted).toBeGreaterThanOrEqual(assigned - BREAKER_MIN_REQUESTS);
 	});
 
 	it("closes again when the isolate's config changes", async () => {

@@ -3,23 +3,47 @@
  * Miniflare, started for this file), checking output and exit codes.
  */
 import { spawnSync } from "node:child_process";
+import { createHmac } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../scripts/cli/main";
 import { ROOT } from "../../scripts/lib/edge";
-import { type Stack, startDemoStack } from "../../scripts/lib/stack";
+import {
+	buildWorker,
+	COMPATIBILITY_DATE,
+	STACK_WEBHOOK_SECRET,
+	type Stack,
+	startDemoStack,
+} from "../../scripts/lib/stack";
 
 let stack: Stack;
 let work: string;
+/** The test webhook receiver (test/workers/webhooks.ts) on its own loopback socket. */
+let hooks: URL;
 
 beforeAll(async () => {
 	work = mkdtempSync(join(tmpdir(), "switchyard-cli-"));
-	stack = await startDemoStack(join(work, "build"), {
-		CONFIG_TTL_SECONDS: "0",
-		METRICS_FLUSH_MS: "0",
-	});
+	const receiver = await buildWorker(
+		"test/workers/webhooks.ts",
+		join(work, "hooks", "webhooks.js"),
+	);
+	stack = await startDemoStack(
+		join(work, "build"),
+		{ CONFIG_TTL_SECONDS: "0", METRICS_FLUSH_MS: "0" },
+		[
+			{
+				name: "webhooks",
+				modules: true,
+				scriptPath: receiver,
+				modulesRoot: join(work, "hooks"),
+				compatibilityDate: COMPATIBILITY_DATE,
+				unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
+			},
+		],
+	);
+	hooks = await stack.miniflare.unsafeGetDirectURL("webhooks");
 }, 120_000);
 
 afterAll(async () => {
@@ -38,6 +62,12 @@ async function cli(...args: string[]) {
 		sleep: () => Promise.resolve(),
 	});
 	return { code, out: out.join("\n"), err: err.join("\n") };
+}
+
+/** What the webhook receiver got for a deployment. */
+async function hooksReceived(name: string) {
+	const res = await fetch(new URL(`/__hooks/received?key=${name}`, hooks));
+	return (await res.json()) as { event: string; signature: string; body: string }[];
 }
 
 function specFile(name: string, spec: object): string {
@@ -65,6 +95,7 @@ describe("usage", () => {
 			"promote",
 			"abort",
 			"finalize",
+			"approve",
 			"weight",
 			"history",
 			"report",
@@ -161,6 +192,57 @@ describe("managing a rollout", () => {
 		const watched = await cli("watch", "cli-watch", "--interval", "1");
 		expect(watched.code).toBe(0);
 		expect(watched.out).toMatch(/aborted at 0 % \(step 0\) — admin:abort: bad numbers/);
+	});
+});
+
+describe("approval gates", () => {
+	it("approves a held canary, which steps up at once and tells the webhook, signed", async () => {
+		const name = "cli-gated";
+		const file = specFile(name, {
+			strategy: "canary",
+			assignment: { unit: "header", header: "x-user-id" },
+			canary: { steps: [10, 50, 100], minRequests: 3, bakeSeconds: 0, approvalBefore: [50] },
+			notify: [{ url: new URL(`/hooks/${name}`, hooks).toString() }],
+		});
+		expect((await cli("apply", "-f", file)).code).toBe(0);
+		expect((await cli("start", name)).code).toBe(0);
+		// 200 fixed users: the same ones land on the candidate at 10 % in every run.
+		for (let i = 0; i < 200; i++) {
+			const res = await fetch(`${stack.url}/v1/models/${name}/predict`, {
+				method: "POST",
+				headers: { "x-user-id": `user-${i}` },
+				body: JSON.stringify({ text: "a great day" }),
+			});
+			await res.arrayBuffer();
+		}
+		await expect
+			.poll(async () => {
+				const report = JSON.parse((await cli("report", name, "--json")).out);
+				return report.analysis.step.champion + report.analysis.step.candidate;
+			})
+			.toBe(200);
+		await fetch(`${stack.url}/cdn-cgi/handler/scheduled?cron=*+*+*+*+*`);
+		const status = await cli("status", name);
+		expect(status.out).toMatch(/running\s+10 %\s+0\s+hold \S+\s+awaiting approval to go to 50 %/);
+
+		const approved = await cli("approve", name, "--reason", "looked at the numbers");
+		expect(approved).toMatchObject({
+			code: 0,
+			out: expect.stringMatching(/^cli-gated: running at 50 %/),
+		});
+		expect((await cli("approve", name)).err).toMatch(
+			/the next step \(100 %\) needs no approval \(canary.approvalBefore: \[50\]\) \(409 invalid_transition\)/,
+		);
+
+		await expect.poll(async () => (await hooksReceived(name)).length).toBe(4);
+		const list = await hooksReceived(name);
+		expect(list.map((r) => r.event)).toEqual(["start", "awaiting_approval", "approved", "step_up"]);
+		for (const r of list)
+			expect(r.signature).toBe(
+				`sha256=${createHmac("sha256", STACK_WEBHOOK_SECRET).update(r.body).digest("hex")}`,
+			);
+		const history = await cli("history", name);
+		expect(history.out).toMatch(/admin:approve .*looked at the numbers\s+approved delivered/);
 	});
 });
 
