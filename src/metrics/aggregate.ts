@@ -18,7 +18,10 @@ export interface VariantAggregate {
 	fallbacks: number;
 	/** Shadow mode: requests not copied (body too large to replay). */
 	shadowSkipped: number;
-	/** Latency to response headers of every response that arrived (ok and 5xx). */
+	/**
+	 * Latency to response headers of every response that arrived (ok and 5xx),
+	 * and of every timeout at its (censored) latency, at least the timeout.
+	 */
 	latency: Moments;
 	histogram: Histogram;
 	/** Shadow comparisons: compared (both answered and comparable), agreed, not comparable. */
@@ -61,7 +64,9 @@ export function addObservation(a: VariantAggregate, o: Observation): void {
 	else if (o.outcome === "network") a.networkErrors += 1;
 	if (o.fallback) a.fallbacks += 1;
 	if (o.shadowSkipped) a.shadowSkipped += 1;
-	if (o.outcome === "ok" || o.outcome === "http_5xx") {
+	// A timeout is a latency of at least the timeout (censored), never a missing one:
+	// leaving it out would make the slowest candidate look fastest.
+	if (o.outcome === "ok" || o.outcome === "http_5xx" || o.outcome === "timeout") {
 		pushValue(a.latency, o.latencyMs);
 		addToHistogram(a.histogram, o.latencyMs);
 	}
@@ -112,6 +117,24 @@ export function mergeRows(
 		}
 	}
 	return total;
+}
+
+/** One stored row: a variant's aggregate for one minute at one routing threshold. */
+export interface MinuteRow {
+	/** Unix minute (ms / 60,000). */
+	minute: number;
+	variant: ObservedVariant;
+	/** Routing basis points on the candidate in force (the step the requests belong to). */
+	threshold: number;
+	aggregate: VariantAggregate;
+}
+
+/** Feedback moments of one variant for the requests of one minute. */
+export interface FeedbackMinute {
+	/** Unix minute of the request the feedback is about. */
+	minute: number;
+	variant: "champion" | "candidate";
+	moments: Moments;
 }
 
 /** Feedback outcomes per variant, keyed by the minute of the request they are about. */
