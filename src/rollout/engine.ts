@@ -10,7 +10,7 @@ import type { DeploymentSpec } from "../config/spec";
 import type { Actor, RolloutState } from "../config/state";
 import { epochOf, PENDING } from "../config/state";
 import { type Json, toJson } from "../lib/json";
-import { aggregateRows, feedbackWindow } from "../metrics/tables";
+import { feedbackMinutes, minuteRows } from "../metrics/tables";
 import { minuteRange } from "../metrics/windows";
 import { type AnalysisReport, type AnalysisWindows, analyze } from "./analysis";
 import { type Decision, decide } from "./controller";
@@ -32,18 +32,20 @@ export type ActResult =
 	| { ok: true; state: RolloutState; publish: boolean }
 	| { ok: false; state: RolloutState; error: string };
 
+/**
+ * The analysis input: every row of the current rollout epoch from the
+ * rollout's start on, QA-pinned rows (threshold < 0) left out; the analysis
+ * derives the current step's window itself.
+ */
 export function windowsFor(sql: SqlStorage, state: RolloutState, now: number): AnalysisWindows {
 	const end = now + 60_000;
 	const since = state.since ? Date.parse(state.since) : now;
 	const epoch = epochOf(state);
 	const started = epoch > 0 ? epoch : since;
-	// Only this rollout's observations; requests pinned by a QA override (threshold -1) never count.
-	const served = (rows: ReturnType<typeof aggregateRows>) =>
-		rows.filter((row) => row.threshold >= 0);
+	const range = minuteRange(started, end);
 	return {
-		step: served(aggregateRows(sql, ...minuteRange(since, end), epoch)),
-		rollout: served(aggregateRows(sql, ...minuteRange(started, end), epoch)),
-		feedback: feedbackWindow(sql, ...minuteRange(started, end), epoch),
+		minutes: minuteRows(sql, ...range, epoch).filter((row) => row.threshold >= 0),
+		feedback: feedbackMinutes(sql, ...range, epoch),
 	};
 }
 
@@ -66,6 +68,10 @@ export function decisionDetails(report: AnalysisReport): Json {
 			),
 			srm: { pValue: report.srm.pValue, mismatch: report.srm.mismatch },
 			ceiling: report.ceiling,
+			power: {
+				minutesToDecision: report.power.minutesToDecision,
+				underpowered: report.power.underpowered,
+			},
 		});
 	}
 	if (report.strategy === "ab") {

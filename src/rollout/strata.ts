@@ -1,0 +1,149 @@
+/**
+ * Strata for the within-time comparisons: the stored per-minute rows paired
+ * by (minute, routing threshold), so each arm is only ever compared with the
+ * other arm in the same minute at the same weight. Pure.
+ */
+import {
+	emptyAggregate,
+	type FeedbackMinute,
+	type MinuteRow,
+	mergeAggregates,
+	type VariantAggregate,
+} from "../metrics/aggregate";
+import { alignHistograms, type Histogram } from "../metrics/histogram";
+import { emptyMoments, type MeanStratum, type Moments, mergeMoments } from "../stats";
+
+/** One minute at one routing threshold: the champion and the compared arm. */
+export interface Stratum {
+	minute: number;
+	threshold: number;
+	champion: VariantAggregate;
+	candidate: VariantAggregate;
+}
+
+/**
+ * Pairs the champion's rows with the `compared` variant's (the candidate, or
+ * the shadow copies) by minute and threshold, in time order. A stratum where
+ * one arm has no row gets an empty aggregate for it.
+ */
+export function strataOf(
+	rows: readonly MinuteRow[],
+	compared: "candidate" | "shadow" = "candidate",
+): Stratum[] {
+	const byKey = new Map<string, Stratum>();
+	for (const row of rows) {
+		if (row.variant !== "champion" && row.variant !== compared) continue;
+		const key = `${row.minute}|${row.threshold}`;
+		let stratum = byKey.get(key);
+		if (!stratum) {
+			stratum = {
+				minute: row.minute,
+				threshold: row.threshold,
+				champion: emptyAggregate(),
+				candidate: emptyAggregate(),
+			};
+			byKey.set(key, stratum);
+		}
+		const arm = row.variant === "champion" ? "champion" : "candidate";
+		stratum[arm] =
+			stratum[arm].requests === 0 && stratum[arm].latency.n === 0
+				? row.aggregate
+				: mergeAggregates(stratum[arm], row.aggregate);
+	}
+	return [...byKey.values()].sort((a, b) => a.minute - b.minute || a.threshold - b.threshold);
+}
+
+/**
+ * Merges one arm over strata (for display and the step's counters), in one
+ * pass; without `histograms` the merged histogram is left empty (the caller
+ * has the dense ones, see {@link alignStrata}).
+ */
+export function mergeArm(
+	strata: readonly Stratum[],
+	arm: "champion" | "candidate",
+	histograms = true,
+): VariantAggregate {
+	const total = emptyAggregate();
+	let latency = total.latency;
+	for (const s of strata) {
+		const a = s[arm];
+		total.requests += a.requests;
+		total.errors5xx += a.errors5xx;
+		total.timeouts += a.timeouts;
+		total.networkErrors += a.networkErrors;
+		total.fallbacks += a.fallbacks;
+		total.shadowSkipped += a.shadowSkipped;
+		total.compared += a.compared;
+		total.agreed += a.agreed;
+		total.uncomparable += a.uncomparable;
+		latency = mergeMoments(latency, a.latency);
+		if (!histograms) continue;
+		for (const key in a.histogram) {
+			const i = Number(key);
+			total.histogram[i] = (total.histogram[i] ?? 0) + (a.histogram[i] ?? 0);
+		}
+	}
+	total.latency = latency;
+	return total;
+}
+
+/** Every stratum's two histograms on one dense layout: champion at 2i, candidate at 2i + 1. */
+export function alignStrata(strata: readonly Stratum[]): ReturnType<typeof alignHistograms> {
+	return alignHistograms(strata.flatMap((s) => [s.champion.histogram, s.candidate.histogram]));
+}
+
+/** One arm's histogram over all strata, from the aligned counts. */
+export function pooledHistogram(
+	aligned: ReturnType<typeof alignHistograms>,
+	arm: "champion" | "candidate",
+): Histogram {
+	const sum = new Float64Array(aligned.layout.length);
+	for (let i = arm === "champion" ? 0 : 1; i < aligned.counts.length; i += 2) {
+		const counts = aligned.counts[i] as Float64Array;
+		for (let k = 0; k < sum.length; k++) sum[k] = (sum[k] as number) + (counts[k] as number);
+	}
+	const histogram: Histogram = {};
+	sum.forEach((count, k) => {
+		if (count > 0) histogram[aligned.first + k] = count;
+	});
+	return histogram;
+}
+
+/**
+ * Feedback per request minute with both arms present, only for minutes whose
+ * feedback has matured: the minute ended at least `delaySeconds` before `now`.
+ * Late labels then cannot favour the arm whose requests are older.
+ */
+export function feedbackStrata(
+	feedback: readonly FeedbackMinute[],
+	now: number,
+	delaySeconds: number,
+): MeanStratum[] {
+	const maturedBefore = Math.floor((now - delaySeconds * 1000) / 60_000);
+	const byMinute = new Map<number, MeanStratum>();
+	for (const row of feedback) {
+		if (row.minute >= maturedBefore) continue;
+		let stratum = byMinute.get(row.minute);
+		if (!stratum) {
+			stratum = { a: emptyMoments(), b: emptyMoments() };
+			byMinute.set(row.minute, stratum);
+		}
+		const arm = row.variant === "candidate" ? "b" : "a";
+		stratum[arm] = mergeMoments(stratum[arm], row.moments);
+	}
+	return [...byMinute.entries()].sort((x, y) => x[0] - y[0]).map(([, s]) => s);
+}
+
+/** Merged feedback moments per arm, every minute (for display). */
+export function feedbackTotals(feedback: readonly FeedbackMinute[]): {
+	champion: Moments;
+	candidate: Moments;
+} {
+	let champion = emptyMoments();
+	let candidate = emptyMoments();
+	for (const row of feedback) {
+		if (row.variant === "candidate") candidate = mergeMoments(candidate, row.moments);
+		else champion = mergeMoments(champion, row.moments);
+	}
+	return { champion, candidate };
+}
