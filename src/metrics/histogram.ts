@@ -57,11 +57,14 @@ export function mergeHistograms(a: Histogram, b: Histogram): Histogram {
 	return merged;
 }
 
+/** Bucket indexes run 0..OVERFLOW: reading each is faster than enumerating an object's keys. */
 function sortedEntries(histogram: Histogram): [number, number][] {
-	return Object.entries(histogram)
-		.map(([k, v]) => [Number(k), v] as [number, number])
-		.filter(([, v]) => v > 0)
-		.sort((x, y) => x[0] - y[0]);
+	const entries: [number, number][] = [];
+	for (let i = 0; i <= OVERFLOW; i++) {
+		const count = histogram[i];
+		if (count !== undefined && count > 0) entries.push([i, count]);
+	}
+	return entries;
 }
 
 export function histogramCount(histogram: Histogram): number {
@@ -113,10 +116,9 @@ export function alignHistograms(histograms: readonly Histogram[]): {
 	let last = -1;
 	const full = histograms.map((h) => {
 		const dense = new Float64Array(OVERFLOW + 1);
-		for (const key in h) {
-			const i = Number(key);
-			const count = h[i] ?? 0;
-			if (count > 0) {
+		for (let i = 0; i <= OVERFLOW; i++) {
+			const count = h[i];
+			if (count !== undefined && count > 0) {
 				dense[i] = count;
 				if (i < first) first = i;
 				if (i > last) last = i;

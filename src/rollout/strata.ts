@@ -10,7 +10,7 @@ import {
 	mergeAggregates,
 	type VariantAggregate,
 } from "../metrics/aggregate";
-import { alignHistograms, type Histogram } from "../metrics/histogram";
+import { alignHistograms, type Histogram, OVERFLOW } from "../metrics/histogram";
 import { emptyMoments, type MeanStratum, type Moments, mergeMoments } from "../stats";
 
 /** One minute at one routing threshold: the champion and the compared arm. */
@@ -64,7 +64,11 @@ export function mergeArm(
 	histograms = true,
 ): VariantAggregate {
 	const total = emptyAggregate();
-	let latency = total.latency;
+	const top = OVERFLOW;
+	// Chan's merge of the latency moments, in place.
+	let n = 0;
+	let mean = 0;
+	let m2 = 0;
 	for (const s of strata) {
 		const a = s[arm];
 		total.requests += a.requests;
@@ -76,14 +80,21 @@ export function mergeArm(
 		total.compared += a.compared;
 		total.agreed += a.agreed;
 		total.uncomparable += a.uncomparable;
-		latency = mergeMoments(latency, a.latency);
+		const k = a.latency.n;
+		if (k > 0) {
+			const delta = a.latency.mean - mean;
+			const merged = n + k;
+			mean += (delta * k) / merged;
+			m2 += a.latency.m2 + (delta * delta * n * k) / merged;
+			n = merged;
+		}
 		if (!histograms) continue;
-		for (const key in a.histogram) {
-			const i = Number(key);
-			total.histogram[i] = (total.histogram[i] ?? 0) + (a.histogram[i] ?? 0);
+		for (let i = 0; i <= top; i++) {
+			const count = a.histogram[i];
+			if (count !== undefined) total.histogram[i] = (total.histogram[i] ?? 0) + count;
 		}
 	}
-	total.latency = latency;
+	total.latency = { n, mean, m2 };
 	return total;
 }
 
