@@ -91,6 +91,7 @@ function canaryText(r: CanaryReport): string {
 		"",
 		`error-rate ceiling: ${pct(r.ceiling.candidateErrorRate)} of ${r.ceiling.candidateRequests} candidate requests in this step (limit ${pct(r.ceiling.limit)})${r.ceiling.breached ? " — BREACHED" : ""}`,
 		`sample ratio (sequential, this step): p = ${p(r.srm.pValue)}${r.srm.mismatch ? " — MISMATCH" : " (ok)"}`,
+		`power: ${r.power.detail}`,
 	].join("\n");
 }
 

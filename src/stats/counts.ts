@@ -4,7 +4,8 @@
  *
  * Each arm's events form a Poisson process whose intensity may change at any
  * moment (traffic, incidents, time of day), as long as it changes for both
- * arms alike (Lindon, Sanden & Shirikian 2022; Lindon & Malek 2022). Given
+ * arms alike (Lindon & Malek 2022, "Anytime-valid inference for multinomial
+ * count data", time-inhomogeneous Poisson counting processes). Given
  * that an event happened in stratum s (a minute at one routing weight), it is
  * the candidate's with probability θ0_s under H0 — its share of the exposure
  * in that minute, with the margin folded in — whatever the intensity was. The
