@@ -445,6 +445,38 @@ describe("A/B verdicts", () => {
 		expect(decision).toMatchObject({ kind: "hold", code: "waiting_for_data" });
 	});
 
+	it("compares within time: a weight raised while feedback improves for both arms does not favour the candidate", () => {
+		// 30 minutes at 10 % with feedback 0.10, then 30 at 50 % with feedback 0.20, in both arms.
+		const minutes = Array.from({ length: 60 }, (_, i) => WINDOW_MINUTE - 59 + i);
+		const weight = (i: number) => (i < 30 ? 10 : 50);
+		const mean = (i: number) => (i < 30 ? 0.1 : 0.2);
+		const bernoulli = (n: number, p: number) => ({ n, mean: p, m2: n * p * (1 - p) });
+		const w = {
+			minutes: minutes.flatMap((minute, i) =>
+				minuteRows(
+					minute,
+					weight(i) * 100,
+					aggregate(1000 - weight(i) * 10),
+					aggregate(weight(i) * 10),
+				),
+			),
+			feedback: minutes.flatMap((minute, i) =>
+				feedbackAt(
+					minute,
+					bernoulli(1000 - weight(i) * 10, mean(i)),
+					bernoulli(weight(i) * 10, mean(i)),
+				),
+			),
+		};
+		const { report } = decideWith(ab(), running(50, 0, 30), w);
+		if (report.strategy !== "ab") throw new Error("expected an A/B report");
+		// Pooled, the candidate's 0.183 against the champion's 0.136 would be a clear win.
+		expect(report.candidate.feedback.mean - report.champion.feedback.mean).toBeGreaterThan(0.04);
+		const feedback = report.metrics.find((m) => m.metric === "feedback");
+		expect(feedback?.difference).toBeCloseTo(0, 10);
+		expect(report.verdict).toBe("no_difference_yet");
+	});
+
 	it("decides on error rate (lower is better) when that is the metric", () => {
 		const base = windows(5000, aggregate(5000, 100), aggregate(5000, 40));
 		const { report } = decideWith(ab({ metric: "error_rate" }), running(50, 0), base);
