@@ -479,8 +479,9 @@ function errorRateComparison(context: Context, strata: readonly Stratum[]): Metr
 	context.remember(key, test.pValue);
 	const pa = requestsB > 0 ? standardised / requestsB : 0;
 	const pb = requestsB > 0 ? errorsB / requestsB : 0;
-	const lo = test.logRatio - Z95 * test.se;
-	const hi = test.logRatio + Z95 * test.se;
+	// A rate ratio beyond e^±50 says nothing more, and keeps the report finite.
+	const lo = Math.max(-50, test.logRatio - Z95 * test.se);
+	const hi = Math.min(50, test.logRatio + Z95 * test.se);
 	const informative = test.se > 0 && pa > 0;
 	return {
 		metric: "error_rate",

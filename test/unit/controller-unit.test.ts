@@ -371,17 +371,39 @@ describe("within time", () => {
 		expect(report.strategy === "canary" && report.guardrails[0]?.status).toBe("pass");
 	});
 
-	it("keeps its memory small and JSON-safe", () => {
-		const { memory, report } = analyze(
-			spec,
-			running(25, 2),
-			split(25, 20_000, 0.005, 0.02),
-			EMPTY_MEMORY,
-			NOW,
-		);
-		expect(JSON.parse(JSON.stringify(memory))).toEqual(memory);
-		expect(Object.keys(memory.pValues).length).toBeLessThanOrEqual(5);
-		expect(JSON.stringify(report)).not.toMatch(/null,null,null|NaN|Infinity/);
+	it("keeps its memory small, and every number in its reports finite (JSON has no Infinity or NaN)", () => {
+		const finite = (value: unknown, path = "report"): void => {
+			if (typeof value === "number") {
+				if (!Number.isFinite(value)) throw new Error(`${path} is ${value}`);
+			} else if (Array.isArray(value)) {
+				for (const [i, v] of value.entries()) finite(v, `${path}[${i}]`);
+			} else if (value && typeof value === "object")
+				for (const [k, v] of Object.entries(value)) finite(v, `${path}.${k}`);
+		};
+		const ab = DeploymentSpec.parse({ ...spec, strategy: "ab" });
+		const shadow = DeploymentSpec.parse({ ...spec, strategy: "shadow" });
+		const cases: [DeploymentSpec, RolloutState, AnalysisWindows][] = [
+			[spec, running(25, 2), split(25, 20_000, 0.005, 0.02)],
+			[spec, running(5, 1), { minutes: [], feedback: [] }],
+			[spec, running(5, 1), windows(500, aggregate(9500, 0), aggregate(500, 500))],
+			[spec, running(5, 1), windows(500, aggregate(9500, 9500), aggregate(500, 0))],
+			[spec, running(5, 1), windows(500, aggregate(1, 0), aggregate(1, 1))],
+			[ab, running(50, 0), windows(5000, aggregate(5000, 0), aggregate(5000, 300))],
+			[ab, running(50, 0), windows(5000, aggregate(5000, 300), aggregate(5000, 0))],
+			[ab, running(50, 0), { minutes: [], feedback: [] }],
+			[
+				shadow,
+				{ ...running(0, 0), status: "shadowing" },
+				windows(0, aggregate(100), aggregate(0), aggregate(100, 100)),
+			],
+		];
+		for (const [s, state, w] of cases) {
+			const { memory, report } = analyze(s, state, w, EMPTY_MEMORY, NOW);
+			finite(report);
+			finite(memory);
+			expect(JSON.parse(JSON.stringify(memory))).toEqual(memory);
+			expect(Object.keys(memory.pValues).length).toBeLessThanOrEqual(5);
+		}
 	});
 });
 
