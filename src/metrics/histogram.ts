@@ -114,23 +114,36 @@ export function alignHistograms(histograms: readonly Histogram[]): {
 } {
 	let first = OVERFLOW + 1;
 	let last = -1;
-	const full = histograms.map((h) => {
-		const dense = new Float64Array(OVERFLOW + 1);
-		for (let i = 0; i <= OVERFLOW; i++) {
+	for (const h of histograms) {
+		for (let i = 0; i < first; i++) {
 			const count = h[i];
 			if (count !== undefined && count > 0) {
-				dense[i] = count;
-				if (i < first) first = i;
-				if (i > last) last = i;
+				first = i;
+				break;
 			}
 		}
-		return dense;
-	});
-	if (last < first) return { layout: [], counts: full.map(() => new Float64Array(0)), first: 0 };
+		for (let i = OVERFLOW; i > last; i--) {
+			const count = h[i];
+			if (count !== undefined && count > 0) {
+				last = i;
+				break;
+			}
+		}
+	}
+	if (last < first)
+		return { layout: [], counts: histograms.map(() => new Float64Array(0)), first: 0 };
 	const layout: { lower: number; upper: number }[] = [];
 	for (let index = first; index <= last; index++) {
 		const [lower, upper] = bucketBounds(index);
 		layout.push({ lower, upper: Number.isFinite(upper) ? upper : lower * 2 });
 	}
-	return { layout, counts: full.map((dense) => dense.subarray(first, last + 1)), first };
+	const counts = histograms.map((h) => {
+		const dense = new Float64Array(last - first + 1);
+		for (let i = first; i <= last; i++) {
+			const count = h[i];
+			if (count !== undefined && count > 0) dense[i - first] = count;
+		}
+		return dense;
+	});
+	return { layout, counts, first };
 }

@@ -282,7 +282,9 @@ function canaryReport(context: Context): CanaryReport {
 	const since = state.since ?? null;
 	const sinceMinute = since ? Math.floor(Date.parse(since) / 60_000) : Number.NEGATIVE_INFINITY;
 	const strata = strataOf(context.rows);
-	const step = strata.filter((s) => s.threshold === threshold && s.minute >= sinceMinute);
+	const step = strataOf(
+		context.rows.filter((r) => r.threshold === threshold && r.minute >= sinceMinute),
+	);
 	const stepChampion = mergeArm(step, "champion");
 	const stepCandidate = mergeArm(step, "candidate");
 	// One dense copy of every histogram serves the latency guardrails and the summaries.

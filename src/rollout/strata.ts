@@ -22,22 +22,40 @@ export interface Stratum {
 }
 
 /**
+ * At most this many strata per routing threshold: a day of minutes. A longer
+ * rollout (a canary paused for days, a long A/B test) is compared in blocks
+ * of k consecutive minutes instead, so a look stays a few milliseconds and a
+ * few megabytes however long it ran.
+ */
+export const MAX_MINUTE_STRATA = 24 * 60;
+
+/**
  * Pairs the champion's rows with the `compared` variant's (the candidate, or
  * the shadow copies) by minute and threshold, in time order. A stratum where
- * one arm has no row gets an empty aggregate for it.
+ * one arm has no row gets an empty aggregate for it. Beyond
+ * {@link MAX_MINUTE_STRATA} minutes, a stratum is a block of minutes.
  */
 export function strataOf(
 	rows: readonly MinuteRow[],
 	compared: "candidate" | "shadow" = "candidate",
 ): Stratum[] {
+	let first = Number.POSITIVE_INFINITY;
+	let last = Number.NEGATIVE_INFINITY;
+	for (const row of rows) {
+		if (row.minute < first) first = row.minute;
+		if (row.minute > last) last = row.minute;
+	}
+	const block = rows.length > 0 ? Math.ceil((last - first + 1) / MAX_MINUTE_STRATA) : 1;
 	const byKey = new Map<string, Stratum>();
 	for (const row of rows) {
 		if (row.variant !== "champion" && row.variant !== compared) continue;
-		const key = `${row.minute}|${row.threshold}`;
+		const minute =
+			block > 1 ? first + Math.floor((row.minute - first) / block) * block : row.minute;
+		const key = `${minute}|${row.threshold}`;
 		let stratum = byKey.get(key);
 		if (!stratum) {
 			stratum = {
-				minute: row.minute,
+				minute,
 				threshold: row.threshold,
 				champion: emptyAggregate(),
 				candidate: emptyAggregate(),

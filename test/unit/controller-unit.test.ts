@@ -11,6 +11,7 @@ import {
 	EMPTY_MEMORY,
 } from "../../src/rollout/analysis";
 import { decide } from "../../src/rollout/controller";
+import { MAX_MINUTE_STRATA, strataOf } from "../../src/rollout/strata";
 import { aggregate, feedbackAt, minuteRows, WINDOW_MINUTE, windows } from "../helpers/aggregates";
 
 const NOW = Date.UTC(2026, 10, 28, 12, 0, 0);
@@ -291,6 +292,14 @@ describe("within time", () => {
 		expect(report.guardrails.find((g) => g.name === "latency_p95")?.status).toBe("fail");
 	});
 
+	it("uses one quantile estimator: the guardrail's p95 is the report's (and the export's) p95", () => {
+		const { report } = decideWith(spec, running(25, 2), split(25, 20_000, 0.005, 0.005, 95));
+		if (report.strategy !== "canary") throw new Error("expected a canary report");
+		const p95 = report.guardrails.find((g) => g.name === "latency_p95");
+		expect(p95?.candidate).toBeCloseTo(report.rollout.candidate.latency.p95, 9);
+		expect(p95?.champion).toBeCloseTo(report.rollout.champion.latency.p95, 9);
+	});
+
 	it("guards p99 too when asked, each quantile with its share of alpha", () => {
 		const { report } = decideWith(
 			canary({ latencyQuantiles: [0.95, 0.99] }),
@@ -356,6 +365,23 @@ describe("within time", () => {
 		expect(report.power.underpowered).toBe(false);
 		expect(report.power.minutesToDecision).toBeLessThan(60);
 		expect(report.power.minutesToPromote).toBe(24);
+	});
+
+	it("compares a rollout longer than a day in blocks of minutes, keeping every request", () => {
+		const rows = minutes(
+			3 * 24 * 60 - 1,
+			3 * 24 * 60,
+			5,
+			() => 0.005,
+			() => 0.005,
+			100,
+		);
+		const strata = strataOf(rows);
+		expect(strata.length).toBeLessThanOrEqual(MAX_MINUTE_STRATA);
+		expect(strata.length).toBeGreaterThan(MAX_MINUTE_STRATA / 2);
+		const requests = strata.reduce((n, s) => n + s.champion.requests + s.candidate.requests, 0);
+		expect(requests).toBe(3 * 24 * 60 * 100);
+		expect(strataOf(rows.slice(0, 20))).toHaveLength(10);
 	});
 
 	it("discards a memory of an older shape: its p-values belong to other tests", () => {
