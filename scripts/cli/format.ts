@@ -65,12 +65,11 @@ function guardrailsTable(guardrails: GuardrailResult[]): string {
 	return table(
 		["guardrail", "status", "champion", "candidate", "allowed", "p (always-valid)", "α"],
 		guardrails.map((g) => {
-			const unit =
-				g.name === "latency_p95"
-					? ms
-					: g.name === "error_rate"
-						? (x: number) => pct(x)
-						: (x: number) => x.toFixed(4);
+			const unit = g.name.startsWith("latency_")
+				? ms
+				: g.name === "error_rate"
+					? (x: number) => pct(x)
+					: (x: number) => x.toFixed(4);
 			return [
 				g.name,
 				g.status,
@@ -95,7 +94,8 @@ function canaryText(r: CanaryReport): string {
 		guardrailsTable(r.guardrails),
 		"",
 		`error-rate ceiling: ${pct(r.ceiling.candidateErrorRate)} of ${r.ceiling.candidateRequests} candidate requests in this step (limit ${pct(r.ceiling.limit)})${r.ceiling.breached ? " — BREACHED" : ""}`,
-		`sample ratio: χ² p = ${p(r.srm.pValue)}${r.srm.mismatch ? " — MISMATCH" : " (ok)"}`,
+		`sample ratio (sequential, this step): p = ${p(r.srm.pValue)}${r.srm.mismatch ? " — MISMATCH" : " (ok)"}`,
+		`power: ${r.power.detail}`,
 	].join("\n");
 }
 
@@ -140,7 +140,7 @@ function abText(r: AbReport): string {
 			rows,
 		),
 		"* decision metric",
-		`sample ratio: χ² p = ${p(r.srm.pValue)}${r.srm.mismatch ? " — MISMATCH" : " (ok)"}`,
+		`sample ratio (sequential, this step): p = ${p(r.srm.pValue)}${r.srm.mismatch ? " — MISMATCH" : " (ok)"}`,
 	].join("\n");
 }
 

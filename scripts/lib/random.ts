@@ -84,6 +84,33 @@ export class Random {
 		return k;
 	}
 
+	/** Gamma(shape, 1) (Marsaglia–Tsang; shape < 1 boosted by U^(1/shape)). */
+	gamma(shape: number): number {
+		if (shape <= 0) return 0;
+		if (shape < 1) return this.gamma(shape + 1) * this.uniform() ** (1 / shape);
+		const d = shape - 1 / 3;
+		const c = 1 / Math.sqrt(9 * d);
+		for (;;) {
+			let x: number;
+			let v: number;
+			do {
+				x = this.normal();
+				v = 1 + c * x;
+			} while (v <= 0);
+			v = v * v * v;
+			const u = this.uniform();
+			if (u < 1 - 0.0331 * x ** 4 || Math.log(u) < 0.5 * x * x + d * (1 - v + Math.log(v)))
+				return d * v;
+		}
+	}
+
+	/** Geometric on {1, 2, …} with success probability p (mean 1/p). */
+	geometric(p: number): number {
+		if (p >= 1) return 1;
+		const u = this.uniform();
+		return 1 + Math.floor(Math.log(1 - u) / Math.log(1 - p));
+	}
+
 	/** χ² with k degrees of freedom (sum of squares for small k, Wilson–Hilferty above). */
 	chiSquare(k: number): number {
 		if (k <= 30) {

@@ -1,7 +1,8 @@
-/** Runs every scenario under every rule on the same seeds and summarises the outcomes. */
+/** Runs scenarios under rules on the same seeds and summarises the outcomes. */
 import { createRandom } from "../lib/random";
-import { createRule, prepare, type RuleName, runRollout } from "./rollout";
-import { REFERENCE, SCENARIOS, type Scenario, type SimulationConfig } from "./scenarios";
+import { createRule, prepareScenario, type RuleName, runRollout } from "./rollout";
+import type { ScenarioFile } from "./scenario-file";
+import { REFERENCE, referenceScenarios, type SimulationConfig } from "./scenarios";
 import { type OutcomeSummary, summarizeOutcomes } from "./summary";
 
 export interface RuleSpec {
@@ -27,22 +28,20 @@ export interface SimulationOptions {
 	rollouts: number;
 	seed: number;
 	config?: SimulationConfig;
-	scenarios?: Scenario[];
+	scenarios?: ScenarioFile[];
 	rules?: RuleSpec[];
 	onProgress?: (message: string) => void;
 }
 
+/** Every scenario under every rule; rollout i of each uses seed + i. */
 export function simulate(options: SimulationOptions): ScenarioResult[] {
-	const config = options.config ?? REFERENCE;
-	const results: ScenarioResult[] = [];
-	for (const scenario of options.scenarios ?? SCENARIOS) {
-		const prepared = prepare(config, scenario);
+	const scenarios = options.scenarios ?? referenceScenarios(options.config ?? REFERENCE);
+	return scenarios.map((scenario) => {
+		const prepared = prepareScenario(scenario);
 		const rules = (options.rules ?? DEFAULT_RULES).map((spec) => {
 			const started = performance.now();
 			const outcomes = Array.from({ length: options.rollouts }, (_, i) =>
 				runRollout(
-					config,
-					scenario,
 					prepared,
 					createRule(spec.rule, prepared.spec, spec.flaggerChecks),
 					createRandom(options.seed + i),
@@ -52,7 +51,42 @@ export function simulate(options: SimulationOptions): ScenarioResult[] {
 			options.onProgress?.(`${scenario.name}: ${spec.label} (${seconds.toFixed(1)} s)`);
 			return { rule: spec.label, seconds, ...summarizeOutcomes(outcomes) };
 		});
-		results.push({ scenario: scenario.name, harmful: scenario.harmful, rules });
-	}
-	return results;
+		return { scenario: scenario.name, harmful: scenario.expect === "harmful", rules };
+	});
+}
+
+/** What `--scenario FILE --json` prints for one scenario. */
+export interface ScenarioSummary {
+	scenario: string;
+	rollouts: number;
+	aborted: number;
+	promoted: number;
+	running: number;
+	medianMinutes: number | null;
+	exposure: { aborted: number | null; promoted: number | null };
+}
+
+/** A scenario's rollouts under the Switchyard controller. */
+export function runScenario(
+	scenario: ScenarioFile,
+	options: { rollouts: number; seed: number },
+): ScenarioSummary & { seconds: number } {
+	const [result] = simulate({
+		rollouts: options.rollouts,
+		seed: options.seed,
+		scenarios: [scenario],
+		rules: [{ label: "switchyard", rule: "switchyard" }],
+	});
+	const r = result?.rules[0];
+	if (!r) throw new Error("no result");
+	return {
+		scenario: scenario.name,
+		rollouts: r.rollouts,
+		aborted: r.aborted,
+		promoted: r.promoted,
+		running: r.running,
+		medianMinutes: r.medianMinutes,
+		exposure: { aborted: r.medianExposure, promoted: r.medianExposurePromoted },
+		seconds: r.seconds,
+	};
 }

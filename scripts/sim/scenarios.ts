@@ -1,18 +1,9 @@
-/** The simulated candidates and the reference scenario of `npm run simulate`. */
-import type { LatencyModel } from "./traffic";
-
-export interface Scenario {
-	name: string;
-	/** Champion error rate. */
-	errorRate: number;
-	/** Candidate error rate = errorRate × errorMultiplier. */
-	errorMultiplier: number;
-	latency: LatencyModel;
-	/** Candidate latencies are the champion's × latencyMultiplier (so its p95 moves by the same factor). */
-	latencyMultiplier: number;
-	/** True when a good rule should stop this candidate. */
-	harmful: boolean;
-}
+/**
+ * The built-in comparison of `npm run simulate` (without --scenario): the
+ * reference traffic (stationary, independent) with six candidates, each run
+ * under the Switchyard controller and the naive and Flagger-like rules.
+ */
+import { parseScenario, type ScenarioFile } from "./scenario-file";
 
 export interface SimulationConfig {
 	requestsPerMinute: number;
@@ -22,7 +13,7 @@ export interface SimulationConfig {
 	alpha: number;
 	/** Minutes after which an undecided rollout counts as still running. */
 	maxMinutes: number;
-	maxLatencyIncreaseMs: number;
+	maxLatencyIncreasePct: number;
 	maxErrorRateIncrease: number;
 }
 
@@ -33,59 +24,47 @@ export const REFERENCE: SimulationConfig = {
 	bakeSeconds: 300,
 	alpha: 0.05,
 	maxMinutes: 120,
-	maxLatencyIncreaseMs: 25,
+	maxLatencyIncreasePct: 10,
 	maxErrorRateIncrease: 0,
 };
 
-const latency: LatencyModel = { median: 80, sigma: 0.5 };
+const CHAMPION_ERROR_RATE = 0.005;
 
-export const SCENARIOS: Scenario[] = [
-	{
-		name: "healthy (A/A)",
-		errorRate: 0.005,
-		errorMultiplier: 1,
-		latency,
-		latencyMultiplier: 1,
-		harmful: false,
-	},
-	{
-		name: "1.2x errors",
-		errorRate: 0.005,
-		errorMultiplier: 1.2,
-		latency,
-		latencyMultiplier: 1,
-		harmful: true,
-	},
-	{
-		name: "2x errors",
-		errorRate: 0.005,
-		errorMultiplier: 2,
-		latency,
-		latencyMultiplier: 1,
-		harmful: true,
-	},
-	{
-		name: "5x errors",
-		errorRate: 0.005,
-		errorMultiplier: 5,
-		latency,
-		latencyMultiplier: 1,
-		harmful: true,
-	},
-	{
-		name: "+20% p95 latency",
-		errorRate: 0.005,
-		errorMultiplier: 1,
-		latency,
-		latencyMultiplier: 1.2,
-		harmful: true,
-	},
-	{
-		name: "small improvement",
-		errorRate: 0.005,
-		errorMultiplier: 0.8,
-		latency,
-		latencyMultiplier: 0.97,
-		harmful: false,
-	},
+const CANDIDATES: { name: string; errors: number; latency: number; harmful: boolean }[] = [
+	{ name: "healthy (A/A)", errors: 1, latency: 1, harmful: false },
+	{ name: "1.2x errors", errors: 1.2, latency: 1, harmful: true },
+	{ name: "2x errors", errors: 2, latency: 1, harmful: true },
+	{ name: "5x errors", errors: 5, latency: 1, harmful: true },
+	{ name: "+20% p95 latency", errors: 1, latency: 1.2, harmful: true },
+	{ name: "small improvement", errors: 0.8, latency: 0.97, harmful: false },
 ];
+
+/** The reference scenarios under a configuration (the CLI flags change it). */
+export function referenceScenarios(config: SimulationConfig = REFERENCE): ScenarioFile[] {
+	return CANDIDATES.map((c) =>
+		parseScenario({
+			name: c.name,
+			minutes: config.maxMinutes,
+			requestsPerMinute: config.requestsPerMinute,
+			champion: {
+				errorRate: CHAMPION_ERROR_RATE,
+				latency: { median: 80, sigma: 0.5 },
+			},
+			candidate: {
+				errorRate: CHAMPION_ERROR_RATE * c.errors,
+				latencyScale: c.latency,
+			},
+			policy: {
+				steps: config.steps,
+				minRequests: config.minRequests,
+				bakeSeconds: config.bakeSeconds,
+				alpha: config.alpha,
+				maxLatencyIncreasePct: config.maxLatencyIncreasePct,
+				maxErrorRateIncrease: config.maxErrorRateIncrease,
+			},
+			expect: c.harmful ? "harmful" : "healthy",
+		}),
+	);
+}
+
+export const SCENARIOS: ScenarioFile[] = referenceScenarios();

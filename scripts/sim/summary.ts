@@ -10,9 +10,11 @@ export interface OutcomeSummary {
 	medianMinutes: number | null;
 	/** Median share of requests served by the candidate before an abort, null without aborts. */
 	medianExposure: number | null;
+	/** The same before a promotion, null without promotions. */
+	medianExposurePromoted: number | null;
 }
 
-function median(values: number[]): number | null {
+export function median(values: number[]): number | null {
 	if (values.length === 0) return null;
 	const sorted = [...values].sort((a, b) => a - b);
 	const mid = Math.floor(sorted.length / 2);
@@ -25,12 +27,15 @@ export function summarizeOutcomes(outcomes: RolloutOutcome[]): OutcomeSummary {
 	const n = outcomes.length;
 	const share = (kind: RolloutOutcome["outcome"]) =>
 		outcomes.filter((o) => o.outcome === kind).length / n;
+	const exposure = (kind: RolloutOutcome["outcome"]) =>
+		median(outcomes.filter((o) => o.outcome === kind).map((o) => o.exposure));
 	return {
 		rollouts: n,
 		aborted: share("aborted"),
 		promoted: share("promoted"),
 		running: share("running"),
 		medianMinutes: median(outcomes.filter((o) => o.outcome !== "running").map((o) => o.minutes)),
-		medianExposure: median(outcomes.filter((o) => o.outcome === "aborted").map((o) => o.exposure)),
+		medianExposure: exposure("aborted"),
+		medianExposurePromoted: exposure("promoted"),
 	};
 }

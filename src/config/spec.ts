@@ -152,8 +152,26 @@ export const CanaryPolicy = z
 		bakeSeconds: z.number().min(0).default(300),
 		/** Tolerated absolute increase of the error rate (0.01 = one percentage point). */
 		maxErrorRateIncrease: z.number().min(0).max(1).default(0),
-		/** Tolerated increase of the p95 latency, in milliseconds. */
-		maxLatencyIncreaseMs: z.number().min(0).default(25),
+		/**
+		 * Tolerated relative increase of each guarded latency quantile, in percent
+		 * of the champion's (10: the candidate's p95 may be up to 10 % above the
+		 * champion's over the same minutes).
+		 */
+		maxLatencyIncreasePct: z.number().min(0).max(1000).default(10),
+		/**
+		 * Tolerated absolute increase of each guarded latency quantile, in
+		 * milliseconds; off when absent. With both margins, a quantile fails only
+		 * when it exceeds both (the larger tolerance applies). Increases below
+		 * 1 ms never fail (Workers' clock resolution).
+		 */
+		maxLatencyIncreaseMs: z.number().min(0).optional(),
+		/** The latency quantiles guarded (0.95 = p95), each its own guardrail with its share of alpha. */
+		latencyQuantiles: z
+			.array(z.number().gt(0).lt(1))
+			.min(1)
+			.max(4)
+			.refine((qs) => new Set(qs).size === qs.length, "quantiles must differ")
+			.default([0.95]),
 		/** Hard ceiling: abort at once when the candidate's error rate exceeds it. */
 		maxErrorRate: z.number().gt(0).max(1).default(0.2),
 		/** False-abort budget of a healthy canary over the whole rollout. */
@@ -167,6 +185,13 @@ export const CanaryPolicy = z
 		feedback: FeedbackGuardrail.optional(),
 		/** What a sample ratio mismatch does: hold (alert) or abort. */
 		onSrm: z.enum(["hold", "abort"]).default("hold"),
+		/**
+		 * False-alarm budget of the sequential sample-ratio test over the whole
+		 * rollout, split evenly across the steps, when `onSrm` is "hold" (a false
+		 * alarm holds, it does not abort). With `onSrm: "abort"` the test takes its
+		 * share of `alpha` instead, like a guardrail.
+		 */
+		srmAlpha: Alpha.default(0.001),
 		/**
 		 * Approval gates: weights (steps, or 100 for the promotion) the controller
 		 * only goes to once an operator approves. It holds with "awaiting approval
@@ -204,6 +229,8 @@ export const AbPolicy = z.strictObject({
 	minDetectableEffect: z.number().gt(0).optional(),
 	/** Conclude automatically (route everyone to the winner) on a significant verdict. */
 	autoConclude: z.boolean().default(false),
+	/** False-alarm budget of the sequential sample-ratio test over the whole test (a mismatch holds). */
+	srmAlpha: Alpha.default(0.001),
 });
 export type AbPolicy = z.infer<typeof AbPolicy>;
 
@@ -321,6 +348,18 @@ export const DeploymentSpec = z.strictObject({
 		.min(0)
 		.max(100 * 1024 * 1024)
 		.default(1024 * 1024),
+	/**
+	 * Seconds after a request's minute ends before its feedback is compared:
+	 * only minutes whose feedback has matured in both arms enter the feedback
+	 * guardrail and the A/B feedback metric, so labels that arrive late do not
+	 * favour the arm whose requests are older. Set it to the time by which most
+	 * feedback has arrived.
+	 */
+	feedbackDelaySeconds: z
+		.number()
+		.min(0)
+		.max(7 * 24 * 3600)
+		.default(0),
 	canary: CanaryPolicy.prefault({}),
 	ab: AbPolicy.prefault({}),
 	shadow: ShadowPolicy.prefault({}),

@@ -228,6 +228,10 @@ export function decisionDetails(report: AnalysisReport): Json {
 			),
 			srm: { pValue: report.srm.pValue, mismatch: report.srm.mismatch },
 			ceiling: report.ceiling,
+			power: {
+				minutesToDecision: report.power.minutesToDecision,
+				underpowered: report.power.underpowered,
+			},
 		});
 	}
 	if (report.strategy === "ab") {

@@ -10,6 +10,8 @@ import {
 	emptyAggregate,
 	emptyFeedback,
 	type FeedbackAggregate,
+	type FeedbackMinute,
+	type MinuteRow,
 	mergeAggregates,
 	type VariantAggregate,
 } from "../metrics/aggregate";
@@ -203,6 +205,79 @@ export function aggregateRows(
 	for (const answer of answerRows(sql, fromMinute, toMinute, epoch))
 		addAnswerRow(group(answer.variant, answer.threshold).aggregate, answer);
 	return [...groups.values()];
+}
+
+/**
+ * The stored rows over minutes [fromMinute, toMinute), one per (minute,
+ * variant, threshold), with their latency histograms; with `epoch`, only that
+ * rollout's. In minute order.
+ */
+export function minuteRows(
+	sql: SqlStorage,
+	fromMinute: number,
+	toMinute: number,
+	epoch?: number,
+): MinuteRow[] {
+	const onlyEpoch = epoch === undefined ? "" : " AND epoch = ?";
+	const bindings = epoch === undefined ? [fromMinute, toMinute] : [fromMinute, toMinute, epoch];
+	const rows = new Map<string, MinuteRow>();
+	for (const row of sql.exec<Row>(
+		`SELECT * FROM minute_stats WHERE minute >= ? AND minute < ?${onlyEpoch} ORDER BY minute`,
+		...bindings,
+	)) {
+		const minute = num(row, "minute");
+		const variant = String(row.variant) as ObservedVariant;
+		const threshold = num(row, "threshold");
+		const key = `${minute}|${variant}|${threshold}`;
+		const existing = rows.get(key);
+		const aggregate = aggregateOf(row);
+		rows.set(key, {
+			minute,
+			variant,
+			threshold,
+			aggregate: existing ? mergeAggregates(existing.aggregate, aggregate) : aggregate,
+		});
+	}
+	for (const row of sql.exec<Row>(
+		`SELECT minute, variant, threshold, bucket, SUM(count) AS count FROM latency_buckets
+		 WHERE minute >= ? AND minute < ?${onlyEpoch} GROUP BY minute, variant, threshold, bucket`,
+		...bindings,
+	)) {
+		const target = rows.get(
+			`${num(row, "minute")}|${String(row.variant)}|${num(row, "threshold")}`,
+		);
+		if (target) target.aggregate.histogram[num(row, "bucket")] = num(row, "count");
+	}
+	for (const answer of answerRows(sql, fromMinute, toMinute, epoch)) {
+		const target = rows.get(`${answer.minute}|${answer.variant}|${answer.threshold}`);
+		if (target) addAnswerRow(target.aggregate, answer);
+	}
+	return [...rows.values()];
+}
+
+/**
+ * Feedback moments per request minute and variant over [fromMinute,
+ * toMinute); with `epoch`, only that rollout's. In minute order.
+ */
+export function feedbackMinutes(
+	sql: SqlStorage,
+	fromMinute: number,
+	toMinute: number,
+	epoch?: number,
+): FeedbackMinute[] {
+	const onlyEpoch = epoch === undefined ? "" : " AND epoch = ?";
+	const rows: FeedbackMinute[] = [];
+	for (const row of sql.exec<Row>(
+		`SELECT minute, variant, n, mean, m2 FROM feedback_stats WHERE minute >= ? AND minute < ?${onlyEpoch} ORDER BY minute`,
+		...(epoch === undefined ? [fromMinute, toMinute] : [fromMinute, toMinute, epoch]),
+	)) {
+		rows.push({
+			minute: num(row, "minute"),
+			variant: row.variant === "candidate" ? "candidate" : "champion",
+			moments: { n: num(row, "n"), mean: num(row, "mean"), m2: num(row, "m2") },
+		});
+	}
+	return rows;
 }
 
 /**

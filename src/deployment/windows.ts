@@ -1,20 +1,22 @@
-/** The analysis windows of a rollout, read from the object's metric tables. */
+/**
+ * The analysis windows of a rollout, read from the object's metric tables:
+ * every per-minute row of the current rollout (its epoch) from its start,
+ * requests pinned by a QA override (threshold -1) left out, and the feedback
+ * per minute of request.
+ */
 import { epochOf, type RolloutState } from "../config/state";
 import { minuteRange } from "../metrics/windows";
 import type { AnalysisWindows } from "../rollout/analysis";
-import { aggregateRows, feedbackWindow } from "./metrics-tables";
+import { feedbackMinutes, minuteRows } from "./metrics-tables";
 
 export function windowsFor(sql: SqlStorage, state: RolloutState, now: number): AnalysisWindows {
 	const end = now + 60_000;
 	const since = state.since ? Date.parse(state.since) : now;
 	const epoch = epochOf(state);
 	const started = epoch > 0 ? epoch : since;
-	// Only this rollout's observations; requests pinned by a QA override (threshold -1) never count.
-	const served = (rows: ReturnType<typeof aggregateRows>) =>
-		rows.filter((row) => row.threshold >= 0);
+	const range = minuteRange(started, end);
 	return {
-		step: served(aggregateRows(sql, ...minuteRange(since, end), epoch)),
-		rollout: served(aggregateRows(sql, ...minuteRange(started, end), epoch)),
-		feedback: feedbackWindow(sql, ...minuteRange(started, end), epoch),
+		minutes: minuteRows(sql, ...range, epoch).filter((row) => row.threshold >= 0),
+		feedback: feedbackMinutes(sql, ...range, epoch),
 	};
 }

@@ -46,7 +46,11 @@ export interface VariantAggregate {
 	streamErrors: number;
 	/** Timings, tokens and cost of the answers whose bodies were watched. */
 	answers: Partial<Record<AnswerMetric, MetricAggregate>>;
-	/** Latency to response headers of every response that arrived (ok and 5xx). */
+	/**
+	 * Latency to response headers of every response that arrived (ok, 4xx and
+	 * 5xx), and of every header timeout at its (censored) latency, at least the
+	 * timeout.
+	 */
 	latency: Moments;
 	histogram: Histogram;
 	/** Shadow comparisons: compared (both answered and comparable), agreed, not comparable. */
@@ -79,14 +83,19 @@ export function errorsOf(a: VariantAggregate): number {
 	return a.errors5xx + a.timeouts + a.networkErrors + a.streamErrors;
 }
 
-/** Requests that reached the variant's backend (diverted ones were assigned but never sent). */
-export function sentRequests(a: VariantAggregate): number {
-	return a.requests - a.diverted;
+/**
+ * The requests an error rate is over: those that reached the variant's
+ * backend and were valid. Units an open breaker diverted never reached it,
+ * and a client's faults (4xx, gone) count for nothing, so a client can
+ * neither raise nor dilute a variant's error rate.
+ */
+export function exposure(a: VariantAggregate): number {
+	return a.requests - a.diverted - a.clientFaults;
 }
 
-/** Errors as a proportion of the requests sent, for the rate tests. */
+/** Errors as a proportion of the exposure, for the rate tests. */
 export function errorProportion(a: VariantAggregate): { successes: number; n: number } {
-	return { successes: errorsOf(a), n: sentRequests(a) };
+	return { successes: errorsOf(a), n: exposure(a) };
 }
 
 /** Adds one observation in place (hot path). */
@@ -103,8 +112,10 @@ export function addObservation(a: VariantAggregate, o: Observation): void {
 	else if (o.outcome === "stream") a.streamErrors += 1;
 	if (o.fallback) a.fallbacks += 1;
 	if (o.answer) addAnswer(a, o.answer);
-	// Latency of every answer that arrived (a client fault with no answer has none).
-	if (o.status > 0) {
+	// Every answer that arrived has a latency (a client fault with no answer has none), and a
+	// timeout is a latency of at least the timeout (censored), never a missing one: leaving it
+	// out would make the slowest candidate look fastest.
+	if (o.status > 0 || o.outcome === "timeout") {
 		pushValue(a.latency, o.latencyMs);
 		addToHistogram(a.histogram, o.latencyMs);
 	}
@@ -200,6 +211,24 @@ export function mergeRows(
 		}
 	}
 	return total;
+}
+
+/** One stored row: a variant's aggregate for one minute at one routing threshold. */
+export interface MinuteRow {
+	/** Unix minute (ms / 60,000). */
+	minute: number;
+	variant: ObservedVariant;
+	/** Routing basis points on the candidate in force (the step the requests belong to). */
+	threshold: number;
+	aggregate: VariantAggregate;
+}
+
+/** Feedback moments of one variant for the requests of one minute. */
+export interface FeedbackMinute {
+	/** Unix minute of the request the feedback is about. */
+	minute: number;
+	variant: "champion" | "candidate";
+	moments: Moments;
 }
 
 /** Feedback outcomes per variant, keyed by the minute of the request they are about. */

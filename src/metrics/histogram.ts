@@ -10,7 +10,7 @@
  * Warning: the layout is part of the stored data; changing γ or the minimum
  * makes existing histograms unreadable.
  */
-import type { Bin } from "../stats";
+import { type Bin, binnedQuantile } from "../stats";
 
 export const MIN_MS = 0.1;
 export const GAMMA = 1.04;
@@ -27,10 +27,12 @@ export function bucketIndex(ms: number): number {
 	return Math.min(i, OVERFLOW);
 }
 
+const EDGES = Array.from({ length: REGULAR_BUCKETS + 1 }, (_, i) => MIN_MS * GAMMA ** i);
+
 export function bucketBounds(index: number): [number, number] {
 	if (index <= 0) return [0, MIN_MS];
-	if (index >= OVERFLOW) return [MIN_MS * GAMMA ** REGULAR_BUCKETS, Number.POSITIVE_INFINITY];
-	return [MIN_MS * GAMMA ** (index - 1), MIN_MS * GAMMA ** index];
+	if (index >= OVERFLOW) return [EDGES[REGULAR_BUCKETS] as number, Number.POSITIVE_INFINITY];
+	return [EDGES[index - 1] as number, EDGES[index] as number];
 }
 
 /** The value reported for a bucket: its harmonic midpoint (lower bound for the overflow bucket). */
@@ -55,11 +57,14 @@ export function mergeHistograms(a: Histogram, b: Histogram): Histogram {
 	return merged;
 }
 
+/** Bucket indexes run 0..OVERFLOW: reading each is faster than enumerating an object's keys. */
 function sortedEntries(histogram: Histogram): [number, number][] {
-	return Object.entries(histogram)
-		.map(([k, v]) => [Number(k), v] as [number, number])
-		.filter(([, v]) => v > 0)
-		.sort((x, y) => x[0] - y[0]);
+	const entries: [number, number][] = [];
+	for (let i = 0; i <= OVERFLOW; i++) {
+		const count = histogram[i];
+		if (count !== undefined && count > 0) entries.push([i, count]);
+	}
+	return entries;
 }
 
 export function histogramCount(histogram: Histogram): number {
@@ -69,20 +74,15 @@ export function histogramCount(histogram: Histogram): number {
 }
 
 /**
- * The q-quantile (0..1) as the value of the bucket holding the sample's
- * order statistic ⌊q·(n − 1)⌋ (0-based); 0 for an empty histogram.
+ * The q-quantile (0..1): the value at rank q·n, interpolated within the bucket
+ * that holds it; 0 for an empty histogram. This is the one estimator the
+ * guardrails, the reports, the exports and the dashboard share. The estimate
+ * lies in the bucket of the sample's order statistic x₍⌈qn⌉₎, so within
+ * γ − 1 = 4 % of it, and it moves continuously with the data (a bucket's
+ * midpoint would jump by 4 % between neighbouring buckets).
  */
 export function histogramQuantile(histogram: Histogram, q: number): number {
-	const entries = sortedEntries(histogram);
-	const n = entries.reduce((s, [, c]) => s + c, 0);
-	if (n === 0) return 0;
-	const rank = Math.floor(Math.min(1, Math.max(0, q)) * (n - 1));
-	let seen = 0;
-	for (const [index, count] of entries) {
-		seen += count;
-		if (seen > rank) return bucketValue(index);
-	}
-	return bucketValue(entries[entries.length - 1]?.[0] ?? 0);
+	return binnedQuantile(histogramBins(histogram), Math.min(1, Math.max(0, q)));
 }
 
 /** The histogram as ordered bins for the statistics engine (overflow capped at twice its lower bound). */
@@ -99,4 +99,51 @@ export function alignedCounts(a: Histogram, b: Histogram): [number[], number[]] 
 		(x, y) => x - y,
 	);
 	return [indexes.map((i) => a[i] ?? 0), indexes.map((i) => b[i] ?? 0)];
+}
+
+/**
+ * Several histograms on one dense layout (every bucket from the lowest to the
+ * highest one used, in order), for the within-time quantile comparison. One
+ * pass over each histogram.
+ */
+export function alignHistograms(histograms: readonly Histogram[]): {
+	layout: { lower: number; upper: number }[];
+	counts: Float64Array[];
+	/** The bucket index of layout[0]. */
+	first: number;
+} {
+	let first = OVERFLOW + 1;
+	let last = -1;
+	for (const h of histograms) {
+		for (let i = 0; i < first; i++) {
+			const count = h[i];
+			if (count !== undefined && count > 0) {
+				first = i;
+				break;
+			}
+		}
+		for (let i = OVERFLOW; i > last; i--) {
+			const count = h[i];
+			if (count !== undefined && count > 0) {
+				last = i;
+				break;
+			}
+		}
+	}
+	if (last < first)
+		return { layout: [], counts: histograms.map(() => new Float64Array(0)), first: 0 };
+	const layout: { lower: number; upper: number }[] = [];
+	for (let index = first; index <= last; index++) {
+		const [lower, upper] = bucketBounds(index);
+		layout.push({ lower, upper: Number.isFinite(upper) ? upper : lower * 2 });
+	}
+	const counts = histograms.map((h) => {
+		const dense = new Float64Array(last - first + 1);
+		for (let i = first; i <= last; i++) {
+			const count = h[i];
+			if (count !== undefined && count > 0) dense[i - first] = count;
+		}
+		return dense;
+	});
+	return { layout, counts, first };
 }

@@ -43,6 +43,8 @@ export function eventOf(fact: AuditFact): NotifyEvent | null {
 		case "start_canary":
 			return "step_up";
 		case "hold":
+			// An underpowered canary holds with its usual code plus "_underpowered".
+			if (fact.code?.endsWith("_underpowered")) return "hold:underpowered";
 			return (fact.code && HOLD_EVENTS[fact.code]) || null;
 		case "admin:approve":
 			return "approved";

@@ -1,60 +1,86 @@
 /**
  * The analysis report of a deployment: what the controller decides on and
- * what the admin API shows. Pure: takes the spec, the state and aggregates
- * read from the deployment object, returns plain data (JSON-safe: no Infinity).
+ * what the admin API shows. Pure: takes the spec, the state and the stored
+ * per-minute rows, returns plain data (JSON-safe: no Infinity, no NaN).
  *
- * Windows: "rollout" holds everything since the rollout began (all routing
- * thresholds, QA-override traffic excluded); "step" holds the current step
- * only (since `state.since`, at the current threshold).
+ * Every comparison is made within time: the rows are paired by minute and
+ * routing threshold (strata.ts) and the tests combine the per-minute
+ * comparisons over the whole rollout, so changes that hit both arms in the
+ * same minutes (incidents, the time of day) never count against the
+ * candidate. The current step's window (for minRequests, the ceiling and the
+ * sample-ratio test) is derived here from `state.since` and the current
+ * threshold.
  */
 import type { DeploymentSpec } from "../config/spec";
 import type { RolloutState } from "../config/state";
 import { routingOf } from "../config/state";
 import {
-	type AggregateRow,
-	errorProportion,
 	errorsOf,
-	type FeedbackAggregate,
-	mergeRows,
+	exposure,
+	type FeedbackMinute,
+	type MinuteRow,
 	type VariantAggregate,
 } from "../metrics/aggregate";
-import { alignedCounts } from "../metrics/histogram";
+import { alignedCounts, histogramBins } from "../metrics/histogram";
 import {
-	effectiveSampleSize,
+	type CountStratum,
+	countMixtureTest,
 	type Interval,
-	type Moments,
+	type MeanStratum,
 	mannWhitneyBuckets,
 	moreSamplesNeeded,
-	type SrmCheck,
+	normalQuantile,
+	normalTwoSided,
+	quantileInterval,
+	relativeDifference,
+	type SequentialSrm,
 	sampleVariance,
+	sequentialSrm,
 	sequentialTest,
-	srmCheck,
-	twoProportionZTest,
-	welchTTest,
+	stratifiedDifference,
 	wilsonInterval,
 } from "../stats";
 import {
+	ERROR_DISPERSION_PRIOR,
 	errorRateGuardrail,
 	feedbackGuardrail,
 	type GuardrailResult,
-	latencyGuardrail,
+	latencyGuardrails,
+	latencyName,
 } from "./guardrails";
+import { type PowerReport, powerOf } from "./power";
+import {
+	alignStrata,
+	feedbackStrata,
+	feedbackTotals,
+	mergeArm,
+	pooledHistogram,
+	type Stratum,
+	strataOf,
+} from "./strata";
 import { summarize, type VariantSummary } from "./summary";
 
+/**
+ * What the analysis reads: every stored row of the current rollout epoch from
+ * the rollout's start on (QA-pinned rows, threshold < 0, already left out),
+ * and the feedback per request minute of the same epoch.
+ */
 export interface AnalysisWindows {
-	rollout: AggregateRow[];
-	step: AggregateRow[];
-	feedback: FeedbackAggregate;
+	minutes: MinuteRow[];
+	feedback: FeedbackMinute[];
 }
 
-/** Always-valid p-values carried from look to look, per rollout. */
+/** Always-valid p-values carried from look to look, per rollout (small, JSON-safe). */
 export interface AnalysisMemory {
+	/** Memories of an older shape are discarded: their p-values belong to other tests. */
+	version: 2;
 	/** The rollout (its startedAt) the p-values belong to. */
 	rollout: string | null;
+	/** Running minimum of each test's always-valid p-value, by test key. */
 	pValues: Record<string, number>;
 }
 
-export const EMPTY_MEMORY: AnalysisMemory = { rollout: null, pValues: {} };
+export const EMPTY_MEMORY: AnalysisMemory = { version: 2, rollout: null, pValues: {} };
 
 export interface StepWindow {
 	index: number;
@@ -78,13 +104,17 @@ export interface CanaryReport {
 		candidateRequests: number;
 		breached: boolean;
 	};
-	srm: SrmCheck;
+	/** The current step's sequential sample-ratio test. */
+	srm: SequentialSrm;
+	/** Expected minutes to catch a harmful candidate at the observed traffic. */
+	power: PowerReport;
 }
 
 export type AbMetric = "error_rate" | "latency" | "feedback";
 
 export interface MetricComparison {
 	metric: AbMetric;
+	/** The champion's value over the same minutes as the candidate's (stratified). */
 	champion: number;
 	candidate: number;
 	difference: number;
@@ -96,8 +126,10 @@ export interface MetricComparison {
 	/** Always-valid two-sided p-value (valid at every look). */
 	alwaysValidPValue: number;
 	n: { champion: number; candidate: number };
-	/** Latency only: the Mann–Whitney p-value on the histograms (robust to outliers). */
+	/** Latency only: the Mann–Whitney p-value on the pooled histograms (robust to outliers). */
 	mannWhitneyPValue?: number;
+	/** Variance inflation from minute-to-minute overdispersion (1: none measured). */
+	dispersion: number;
 	insufficient?: string;
 }
 
@@ -110,7 +142,7 @@ export interface AbReport {
 	candidate: VariantSummary;
 	metrics: MetricComparison[];
 	primary: AbMetric;
-	srm: SrmCheck;
+	srm: SequentialSrm;
 	verdict: AbVerdict;
 	/** About how many more requests per variant the primary metric needs; null when unknown. */
 	needsMore: number | null;
@@ -158,6 +190,12 @@ export function modeOf(spec: DeploymentSpec, state: RolloutState): "shadow" | "a
 	return "canary";
 }
 
+/** The p-values of a memory that belongs to this rollout and has the current shape; none otherwise. */
+function carried(memory: AnalysisMemory | null | undefined, rollout: string | null) {
+	if (memory?.version !== 2 || memory.rollout !== rollout) return {};
+	return typeof memory.pValues === "object" && memory.pValues !== null ? memory.pValues : {};
+}
+
 export function analyze(
 	spec: DeploymentSpec,
 	state: RolloutState,
@@ -166,82 +204,121 @@ export function analyze(
 	now: number,
 ): Analysis {
 	const rolloutId = state.startedAt ?? null;
-	const previous = memory.rollout === rolloutId ? memory.pValues : {};
+	const previous = carried(memory, rolloutId);
 	const pValues: Record<string, number> = {};
 	const remember = (key: string, p: number) => {
 		pValues[key] = p;
 		return p;
 	};
-	const prior = (key: string) => previous[key] ?? 1;
+	const prior = (key: string) => {
+		const p = previous[key];
+		return typeof p === "number" && p >= 0 && p <= 1 ? p : 1;
+	};
+	const rows = windows.minutes.filter((r) => r.threshold >= 0);
+	const context: Context = { spec, state, rows, feedback: windows.feedback, now, prior, remember };
 	const mode = modeOf(spec, state);
 	const report =
 		mode === "shadow"
-			? shadowReport(spec, windows, prior, remember)
+			? shadowReport(context)
 			: mode === "ab"
-				? abReport(spec, state, windows, prior, remember)
-				: canaryReport(spec, state, windows, now, prior, remember);
-	return { report, memory: { rollout: rolloutId, pValues } };
+				? abReport(context)
+				: canaryReport(context);
+	return { report, memory: { version: 2, rollout: rolloutId, pValues } };
 }
 
-type Prior = (key: string) => number;
-type Remember = (key: string, p: number) => number;
+interface Context {
+	spec: DeploymentSpec;
+	state: RolloutState;
+	rows: MinuteRow[];
+	feedback: FeedbackMinute[];
+	now: number;
+	prior: (key: string) => number;
+	remember: (key: string, p: number) => number;
+}
 
+/**
+ * The guardrails over the rollout's strata, alpha split evenly across the
+ * active ones (and the sample-ratio test when it aborts).
+ */
 function guardrailsFor(
-	champion: VariantAggregate,
-	candidate: VariantAggregate,
-	feedback: FeedbackAggregate | null,
-	spec: DeploymentSpec,
-	prior: Prior,
-	remember: Remember,
+	context: Context,
+	strata: readonly Stratum[],
+	feedback: MeanStratum[] | null,
+	alpha: number,
+	aligned: ReturnType<typeof alignStrata>,
 ): GuardrailResult[] {
-	const policy = spec.canary;
-	const active = feedback && policy.feedback ? 3 : 2;
-	const alpha = policy.alpha / active;
+	const policy = context.spec.canary;
+	const { prior, remember } = context;
+	const options = (key: string) => ({
+		alpha,
+		previousPValue: prior(key),
+		nStar: policy.nStar,
+	});
 	const results = [
-		errorRateGuardrail(champion, candidate, policy.maxErrorRateIncrease, {
-			alpha,
-			previousPValue: prior("error_rate"),
-		}),
-		latencyGuardrail(champion, candidate, policy.maxLatencyIncreaseMs, {
-			alpha,
-			previousPValue: prior("latency_p95"),
-		}),
+		errorRateGuardrail(strata, policy.maxErrorRateIncrease, options("error_rate")),
+		...latencyGuardrails(
+			strata,
+			policy.latencyQuantiles,
+			{ pct: policy.maxLatencyIncreasePct, ms: policy.maxLatencyIncreaseMs },
+			(q) => options(latencyName(q)),
+			aligned,
+		),
 	];
 	if (feedback && policy.feedback) {
-		results.push(
-			feedbackGuardrail(feedback.champion, feedback.candidate, policy.feedback, {
-				alpha,
-				previousPValue: prior("feedback"),
-			}),
-		);
+		results.push(feedbackGuardrail(feedback, policy.feedback, options("feedback")));
 	}
 	for (const r of results) remember(r.name, r.pValue);
 	return results;
 }
 
-function canaryReport(
-	spec: DeploymentSpec,
-	state: RolloutState,
-	windows: AnalysisWindows,
-	now: number,
-	prior: Prior,
-	remember: Remember,
-): CanaryReport {
+/** Number of guardrails a canary runs (error rate, each latency quantile, feedback if set). */
+function guardrailCount(spec: DeploymentSpec, withFeedback: boolean): number {
+	return 1 + spec.canary.latencyQuantiles.length + (withFeedback && spec.canary.feedback ? 1 : 0);
+}
+
+function canaryReport(context: Context): CanaryReport {
+	const { spec, state, now } = context;
+	const policy = spec.canary;
 	const threshold = routingOf(spec, state).mode === "split" ? Math.round(state.weight * 100) : 0;
-	const stepChampion = mergeRows(windows.step, "champion", threshold);
-	const stepCandidate = mergeRows(windows.step, "candidate", threshold);
-	const champion = mergeRows(
-		windows.rollout.filter((r) => r.threshold >= 0),
-		"champion",
-	);
-	const candidate = mergeRows(
-		windows.rollout.filter((r) => r.threshold >= 0),
-		"candidate",
-	);
 	const since = state.since ?? null;
+	const sinceMinute = since ? Math.floor(Date.parse(since) / 60_000) : Number.NEGATIVE_INFINITY;
+	const strata = strataOf(context.rows);
+	const step = strataOf(
+		context.rows.filter((r) => r.threshold === threshold && r.minute >= sinceMinute),
+	);
+	const stepChampion = mergeArm(step, "champion");
+	const stepCandidate = mergeArm(step, "candidate");
+	// One dense copy of every histogram serves the latency guardrails and the summaries.
+	const aligned = alignStrata(strata);
+	const champion = {
+		...mergeArm(strata, "champion", false),
+		histogram: pooledHistogram(aligned, "champion"),
+	};
+	const candidate = {
+		...mergeArm(strata, "candidate", false),
+		histogram: pooledHistogram(aligned, "candidate"),
+	};
+	const totals = feedbackTotals(context.feedback);
+	const feedback = feedbackStrata(context.feedback, now, spec.feedbackDelaySeconds);
+	// With onSrm "abort" the sample-ratio test spends its share of alpha like a guardrail.
+	const srmAborts = policy.onSrm === "abort";
+	const shares = guardrailCount(spec, true) + (srmAborts ? 1 : 0);
+	const alpha = policy.alpha / shares;
+	const guardrails = guardrailsFor(context, strata, feedback, alpha, aligned);
+	const comparisonSteps = Math.max(1, policy.steps.filter((w) => w < 100).length);
+	const srmKey = `srm_${threshold}_${Number.isFinite(sinceMinute) ? sinceMinute : 0}`;
+	const srm = sequentialSrm(
+		step.map((s) => ({ champion: s.champion.requests, candidate: s.candidate.requests })),
+		threshold / 10_000,
+		{
+			alpha: (srmAborts ? alpha : policy.srmAlpha) / comparisonSteps,
+			previousPValue: context.prior(srmKey),
+		},
+	);
+	context.remember(srmKey, srm.pValue);
 	const candidateErrors = errorsOf(stepCandidate);
-	const candidateErrorRate =
-		stepCandidate.requests > 0 ? candidateErrors / stepCandidate.requests : 0;
+	const candidateExposure = exposure(stepCandidate);
+	const candidateErrorRate = candidateExposure > 0 ? candidateErrors / candidateExposure : 0;
 	return {
 		strategy: "canary",
 		step: {
@@ -249,46 +326,73 @@ function canaryReport(
 			weight: state.weight,
 			since,
 			elapsedSeconds: since ? Math.max(0, (now - Date.parse(since)) / 1000) : 0,
-			bakeSeconds: spec.canary.bakeSeconds,
-			minRequests: spec.canary.minRequests,
+			bakeSeconds: policy.bakeSeconds,
+			minRequests: policy.minRequests,
 			champion: stepChampion.requests,
 			candidate: stepCandidate.requests,
 		},
 		rollout: {
-			champion: summarize(champion, windows.feedback.champion),
-			candidate: summarize(candidate, windows.feedback.candidate),
+			champion: summarize(champion, totals.champion),
+			candidate: summarize(candidate, totals.candidate),
 		},
-		guardrails: guardrailsFor(champion, candidate, windows.feedback, spec, prior, remember),
+		guardrails,
 		ceiling: {
-			limit: spec.canary.maxErrorRate,
+			limit: policy.maxErrorRate,
 			candidateErrorRate,
-			candidateRequests: stepCandidate.requests,
+			candidateRequests: candidateExposure,
 			breached:
-				stepCandidate.requests >= CEILING_MIN_REQUESTS &&
-				candidateErrorRate > spec.canary.maxErrorRate,
+				candidateExposure >= CEILING_MIN_REQUESTS && candidateErrorRate > policy.maxErrorRate,
 		},
-		srm: srmCheck([stepChampion.requests, stepCandidate.requests], [10_000 - threshold, threshold]),
+		srm,
+		power: powerFor(spec, strata, champion, alpha),
 	};
 }
 
 /** The hard ceiling needs this many candidate requests in the step, so one early error cannot trip it. */
 export const CEILING_MIN_REQUESTS = 20;
 
-function abReport(
+/** Expected minutes to catch a harmful candidate, from the traffic observed so far. */
+function powerFor(
 	spec: DeploymentSpec,
-	state: RolloutState,
-	windows: AnalysisWindows,
-	prior: Prior,
-	remember: Remember,
-): AbReport {
-	const rows = windows.rollout.filter((r) => r.threshold >= 0);
-	const champion = mergeRows(rows, "champion");
-	const candidate = mergeRows(rows, "candidate");
+	strata: readonly Stratum[],
+	champion: VariantAggregate,
+	alpha: number,
+): PowerReport {
+	const first = strata[0]?.minute;
+	const last = strata[strata.length - 1]?.minute;
+	let requests = 0;
+	for (const s of strata) requests += s.champion.requests + s.candidate.requests;
+	const minutes = first === undefined || last === undefined ? 0 : last - first + 1;
+	const bins = histogramBins(champion.histogram);
+	return powerOf({
+		policy: spec.canary,
+		requestsPerMinute: minutes > 0 ? requests / minutes : 0,
+		errorRate: exposure(champion) > 0 ? errorsOf(champion) / exposure(champion) : 0,
+		latency: spec.canary.latencyQuantiles.map((q) => {
+			const estimate = quantileInterval(bins, q);
+			const relative = estimate.estimate > 0 ? estimate.se / estimate.estimate : 0;
+			return {
+				name: latencyName(q),
+				quantileMs: estimate.estimate,
+				unitVariance: estimate.n * (1 - q) >= 10 ? relative * relative * estimate.n : 0,
+			};
+		}),
+		alpha,
+	});
+}
+
+function abReport(context: Context): AbReport {
+	const { spec, state } = context;
 	const policy = spec.ab;
+	const strata = strataOf(context.rows);
+	const champion = mergeArm(strata, "champion");
+	const candidate = mergeArm(strata, "candidate");
+	const totals = feedbackTotals(context.feedback);
+	const feedback = feedbackStrata(context.feedback, context.now, spec.feedbackDelaySeconds);
 	const metrics: MetricComparison[] = [
-		errorRateComparison(champion, candidate, prior, remember),
-		latencyComparison(champion, candidate, prior, remember),
-		feedbackComparison(windows.feedback.champion, windows.feedback.candidate, prior, remember),
+		errorRateComparison(context, strata),
+		latencyComparison(context, strata, champion, candidate),
+		meanComparison(context, "feedback", feedback),
 	];
 	const primary = metrics.find((m) => m.metric === policy.metric) as MetricComparison;
 	const lowerIsBetter = policy.metric !== "feedback" || policy.better === "lower";
@@ -300,26 +404,25 @@ function abReport(
 			? "candidate_better"
 			: "candidate_worse"
 		: "no_difference_yet";
-	// SRM per routing threshold: each weight the test ran at is checked against its own split.
-	const thresholds = [...new Set(rows.map((r) => r.threshold))];
-	const observed = thresholds.flatMap((t) => [
-		mergeRows(rows, "champion", t).requests,
-		mergeRows(rows, "candidate", t).requests,
-	]);
-	const expected = thresholds.flatMap((t) => {
-		const n = mergeRows(rows, "champion", t).requests + mergeRows(rows, "candidate", t).requests;
-		return [(n * (10_000 - t)) / 10_000, (n * t) / 10_000];
-	});
-	const srm = thresholds.length > 0 ? srmCheck(observed, expected) : srmCheck([0, 0], [1, 1]);
+	// The sample-ratio test at the weight the test runs at now.
+	const threshold = Math.round(state.weight * 100);
+	const current = strata.filter((s) => s.threshold === threshold);
+	const srmKey = `srm_${threshold}`;
+	const srm = sequentialSrm(
+		current.map((s) => ({ champion: s.champion.requests, candidate: s.candidate.requests })),
+		threshold / 10_000,
+		{ alpha: policy.srmAlpha, previousPValue: context.prior(srmKey) },
+	);
+	context.remember(srmKey, srm.pValue);
 	const needsMore =
 		verdict === "no_difference_yet"
-			? samplesStillNeeded(primary, champion, candidate, windows.feedback, policy)
+			? samplesStillNeeded(primary, champion, candidate, totals, policy)
 			: 0;
 	return {
 		strategy: "ab",
 		weight: state.weight,
-		champion: summarize(champion, windows.feedback.champion),
-		candidate: summarize(candidate, windows.feedback.candidate),
+		champion: summarize(champion, totals.champion),
+		candidate: summarize(candidate, totals.candidate),
 		metrics,
 		primary: policy.metric,
 		srm,
@@ -344,115 +447,126 @@ function abSummary(
 		: `no difference yet on ${numbers}; needs about ${needsMore} more requests per variant`;
 }
 
-function withSequential(
-	comparison: Omit<MetricComparison, "alwaysValidPValue">,
-	variance: number,
-	prior: Prior,
-	remember: Remember,
-): MetricComparison {
-	const key = `ab_${comparison.metric}`;
-	const test = sequentialTest({
-		estimate: comparison.difference,
-		variance,
-		n: effectiveSampleSize(comparison.n.champion, comparison.n.candidate),
-		previousPValue: prior(key),
-	});
-	return { ...comparison, alwaysValidPValue: remember(key, test.pValue) };
-}
+const Z95 = normalQuantile(0.975);
 
-function errorRateComparison(
-	champion: VariantAggregate,
-	candidate: VariantAggregate,
-	prior: Prior,
-	remember: Remember,
-): MetricComparison {
-	const a = errorProportion(champion);
-	const b = errorProportion(candidate);
-	const test = twoProportionZTest(a, b);
-	const pa = a.n ? a.successes / a.n : 0;
-	const pb = b.n ? b.successes / b.n : 0;
-	const pooled = a.n + b.n > 0 ? (a.successes + b.successes) / (a.n + b.n) : 0;
-	const variance = pooled * (1 - pooled) * (a.n && b.n ? 1 / a.n + 1 / b.n : 0);
-	return withSequential(
-		{
-			metric: "error_rate",
-			champion: pa,
-			candidate: pb,
-			difference: pb - pa,
-			ci: test.ci,
-			relative: test.relative,
-			pValue: test.pValue,
-			n: { champion: a.n, candidate: b.n },
-			...(test.insufficient ? { insufficient: test.insufficient } : {}),
-		},
-		variance,
-		prior,
-		remember,
-	);
+/**
+ * A/B error rate: the two-sided conditional-binomial mixture over the
+ * minutes (the same machinery as the canary's guardrail), with the rate
+ * ratio's fixed-horizon interval for the report.
+ */
+function errorRateComparison(context: Context, strata: readonly Stratum[]): MetricComparison {
+	let requestsA = 0;
+	let requestsB = 0;
+	let errorsB = 0;
+	let standardised = 0;
+	const counts: CountStratum[] = [];
+	for (const s of strata) {
+		const na = exposure(s.champion);
+		const nb = exposure(s.candidate);
+		if (na === 0 || nb === 0) continue;
+		const xa = errorsOf(s.champion);
+		const xb = errorsOf(s.candidate);
+		requestsA += na;
+		requestsB += nb;
+		errorsB += xb;
+		standardised += (nb * xa) / na;
+		counts.push({ events: xa + xb, candidate: xb, nullShare: nb / (na + nb) });
+	}
+	const key = "ab_error_rate";
+	const test = countMixtureTest(counts, {
+		alternative: "two-sided",
+		alpha: context.spec.ab.alpha,
+		previousPValue: context.prior(key),
+		dispersionPrior: ERROR_DISPERSION_PRIOR,
+	});
+	context.remember(key, test.pValue);
+	const pa = requestsB > 0 ? standardised / requestsB : 0;
+	const pb = requestsB > 0 ? errorsB / requestsB : 0;
+	// A rate ratio beyond e^±50 says nothing more, and keeps the report finite.
+	const lo = Math.max(-50, test.logRatio - Z95 * test.se);
+	const hi = Math.min(50, test.logRatio + Z95 * test.se);
+	const informative = test.se > 0 && pa > 0;
+	return {
+		metric: "error_rate",
+		champion: pa,
+		candidate: pb,
+		difference: pb - pa,
+		ci: informative ? [pa * Math.expm1(lo), pa * Math.expm1(hi)] : [null, null],
+		relative: informative
+			? { estimate: Math.expm1(test.logRatio), ci: [Math.expm1(lo), Math.expm1(hi)] }
+			: null,
+		pValue: test.fixedHorizonPValue,
+		alwaysValidPValue: test.pValue,
+		n: { champion: requestsA, candidate: requestsB },
+		dispersion: test.dispersion.a,
+		...(requestsA === 0 || requestsB === 0
+			? { insufficient: "no minute with both variants yet" }
+			: test.insufficient
+				? { insufficient: "no errors yet" }
+				: {}),
+	};
 }
 
 function latencyComparison(
+	context: Context,
+	strata: readonly Stratum[],
 	champion: VariantAggregate,
 	candidate: VariantAggregate,
-	prior: Prior,
-	remember: Remember,
 ): MetricComparison {
 	const comparison = meanComparison(
+		context,
 		"latency",
-		champion.latency,
-		candidate.latency,
-		prior,
-		remember,
+		strata.map((s) => ({ a: s.champion.latency, b: s.candidate.latency })),
 	);
 	const [a, b] = alignedCounts(champion.histogram, candidate.histogram);
 	const mw = mannWhitneyBuckets(a, b);
-	// The mean decides; the Mann–Whitney p-value is reported as the robust alternative.
+	// The stratified mean decides; the Mann–Whitney p-value is reported as the robust alternative.
 	return mw.insufficient ? comparison : { ...comparison, mannWhitneyPValue: mw.pValue };
 }
 
-function feedbackComparison(
-	champion: Moments,
-	candidate: Moments,
-	prior: Prior,
-	remember: Remember,
-): MetricComparison {
-	return meanComparison("feedback", champion, candidate, prior, remember);
-}
-
+/** A difference of means within time (stratified), with fixed-horizon and always-valid p-values. */
 function meanComparison(
+	context: Context,
 	metric: AbMetric,
-	a: Moments,
-	b: Moments,
-	prior: Prior,
-	remember: Remember,
+	strata: readonly MeanStratum[],
 ): MetricComparison {
-	const test = welchTTest(
-		{ mean: a.mean, variance: sampleVariance(a), n: a.n },
-		{ mean: b.mean, variance: sampleVariance(b), n: b.n },
-	);
-	return withSequential(
-		{
-			metric,
-			champion: a.mean,
-			candidate: b.mean,
-			difference: b.mean - a.mean,
-			ci: test.ci,
-			relative: test.relative,
-			pValue: test.pValue,
-			n: { champion: a.n, candidate: b.n },
-			...(test.insufficient ? { insufficient: test.insufficient } : {}),
-		},
-		test.se ** 2,
-		prior,
-		remember,
-	);
+	const d = stratifiedDifference(strata);
+	const key = `ab_${metric}`;
+	const test = sequentialTest({
+		estimate: d.estimate,
+		variance: d.variance,
+		n: d.n,
+		alpha: context.spec.ab.alpha,
+		previousPValue: context.prior(key),
+	});
+	context.remember(key, test.pValue);
+	const usable = !d.insufficient && d.variance > 0;
+	return {
+		metric,
+		champion: d.champion,
+		candidate: d.candidate,
+		difference: d.estimate,
+		ci: usable ? [d.estimate - Z95 * d.se, d.estimate + Z95 * d.se] : [null, null],
+		relative: usable
+			? relativeDifference(d.champion, d.championVariance, d.candidate, d.candidateVariance, 0.95)
+			: null,
+		pValue: usable ? normalTwoSided(d.estimate / d.se) : 1,
+		alwaysValidPValue: test.pValue,
+		n: { champion: d.na, candidate: d.nb },
+		dispersion: d.dispersion.a,
+		...(d.insufficient
+			? { insufficient: d.insufficient }
+			: usable
+				? {}
+				: { insufficient: "no variance yet" }),
+	};
 }
 
 function samplesStillNeeded(
 	primary: MetricComparison,
 	champion: VariantAggregate,
 	candidate: VariantAggregate,
-	feedback: FeedbackAggregate,
+	feedback: { champion: VariantAggregate["latency"]; candidate: VariantAggregate["latency"] },
 	policy: DeploymentSpec["ab"],
 ): number | null {
 	const effect = policy.minDetectableEffect ?? Math.abs(primary.difference);
@@ -471,9 +585,10 @@ function samplesStillNeeded(
 		varianceA = sampleVariance(a);
 		varianceB = sampleVariance(b);
 	}
+	const dispersion = Math.max(1, primary.dispersion);
 	const more = moreSamplesNeeded({
-		varianceA,
-		varianceB,
+		varianceA: varianceA * dispersion,
+		varianceB: varianceB * dispersion,
 		effect,
 		ratio,
 		alpha: policy.alpha,
@@ -482,17 +597,22 @@ function samplesStillNeeded(
 	return Number.isFinite(more) && more > 0 ? more : null;
 }
 
-function shadowReport(
-	spec: DeploymentSpec,
-	windows: AnalysisWindows,
-	prior: Prior,
-	remember: Remember,
-): ShadowReport {
-	const champion = mergeRows(windows.rollout, "champion");
-	const shadow = mergeRows(windows.rollout, "shadow");
+function shadowReport(context: Context): ShadowReport {
+	const { spec } = context;
+	const strata = strataOf(context.rows, "shadow");
+	const aligned = alignStrata(strata);
+	const champion = {
+		...mergeArm(strata, "champion", false),
+		histogram: pooledHistogram(aligned, "champion"),
+	};
+	const shadow = {
+		...mergeArm(strata, "candidate", false),
+		histogram: pooledHistogram(aligned, "candidate"),
+	};
 	const agreement = shadow.compared > 0 ? shadow.agreed / shadow.compared : 0;
 	const ci = wilsonInterval({ successes: shadow.agreed, n: shadow.compared });
-	const guardrails = guardrailsFor(champion, shadow, null, spec, prior, remember);
+	const alpha = spec.canary.alpha / guardrailCount(spec, false);
+	const guardrails = guardrailsFor(context, strata, null, alpha, aligned);
 	const policy = spec.shadow;
 	const failing = guardrails.filter((g) => g.status === "fail").map((g) => g.name);
 	const lowerBound = ci[0] ?? 0;

@@ -3,14 +3,17 @@
  * analysis report, what happens next. Pure and total: every state gets a
  * decision, most of them "hold" with a reason a person can act on.
  *
- * Canary, in order: a hard error-rate ceiling aborts at once; then the step
- * needs minRequests on both sides (never abort for lack of data); a sample
- * ratio mismatch holds (or aborts, per spec); a failing guardrail aborts
- * (always-valid tests, so checking every minute is safe); the bake time must
- * pass; an approval gate (canary.approvalBefore) holds until an operator
- * approves; a step window (canary.stepWindows) holds until it opens; then
- * the canary steps up, or is promoted when the next step is 100 %. Gates and
- * windows come after the guardrails, so an abort never waits for either.
+ * Canary, in order: a hard error-rate ceiling aborts at once; a failing
+ * guardrail aborts as soon as its always-valid test proves harm, however
+ * little data the step has (the tests are valid at any sample size); a
+ * sample ratio mismatch holds (or aborts, per spec); stepping up needs
+ * minRequests on both sides and the bake time; an approval gate
+ * (canary.approvalBefore) holds until an operator approves; a step window
+ * (canary.stepWindows) holds until it opens; then the canary steps up, or is
+ * promoted when the next step is 100 %. Gates and windows come after the
+ * guardrails, so an abort never waits for either. An underpowered canary (a
+ * harmful candidate would take more than a day to catch at its traffic) says
+ * so in every hold and step.
  */
 import type { DeploymentSpec } from "../config/spec";
 import type { RolloutState } from "../config/state";
@@ -145,6 +148,32 @@ function decideCanary(
 			next: transition(state, { status: "aborted", weight: 0 }, reason, now),
 		};
 	}
+	const failed = report.guardrails.filter((g) => g.status === "fail");
+	if (failed.length > 0) {
+		const reason = `aborted at ${state.weight} %: ${failed.map((g) => `${g.name} failed — ${g.detail}`).join("; ")}`;
+		return {
+			kind: "abort",
+			code: "guardrail",
+			reason,
+			next: transition(state, { status: "aborted", weight: 0 }, reason, now),
+		};
+	}
+	if (report.srm.mismatch) {
+		const share = (x: number) => `${(x * 100).toFixed(2)} %`;
+		const reason = `sample ratio mismatch at ${state.weight} %: ${step.champion} champion vs ${step.candidate} candidate requests, ${share(report.srm.observedShare)} on the candidate instead of ${share(report.srm.expectedShare)} (always-valid p = ${formatP(report.srm.pValue)} ≤ ${report.srm.threshold.toPrecision(2)}); assignment or logging is broken`;
+		if (policy.onSrm === "abort") {
+			return {
+				kind: "abort",
+				code: "srm",
+				reason: `aborted: ${reason}`,
+				next: transition(state, { status: "aborted", weight: 0 }, `aborted: ${reason}`, now),
+			};
+		}
+		return hold("srm", `holding: ${reason}`);
+	}
+	const underpowered = report.power.underpowered;
+	const note = underpowered ? ` — ${report.power.detail}` : "";
+	const suffix = underpowered ? "_underpowered" : "";
 	const missingCandidate = policy.minRequests - step.candidate;
 	const missingChampion = policy.minRequests - step.champion;
 	if (missingCandidate > 0 || missingChampion > 0) {
@@ -156,34 +185,15 @@ function decideCanary(
 				? `${missingChampion} more champion requests (${step.champion} of ${policy.minRequests})`
 				: "",
 		].filter(Boolean);
-		return hold("waiting_for_data", `waiting for ${parts.join(" and ")} at ${state.weight} %`);
-	}
-	if (report.srm.mismatch) {
-		const reason = `sample ratio mismatch at ${state.weight} %: ${step.champion} champion vs ${step.candidate} candidate requests (χ² p = ${formatP(report.srm.pValue)} < ${report.srm.threshold}); assignment or logging is broken`;
-		if (policy.onSrm === "abort") {
-			return {
-				kind: "abort",
-				code: "srm",
-				reason: `aborted: ${reason}`,
-				next: transition(state, { status: "aborted", weight: 0 }, `aborted: ${reason}`, now),
-			};
-		}
-		return hold("srm", `holding: ${reason}`);
-	}
-	const failed = report.guardrails.filter((g) => g.status === "fail");
-	if (failed.length > 0) {
-		const reason = `aborted at ${state.weight} %: ${failed.map((g) => `${g.name} failed — ${g.detail}`).join("; ")}`;
-		return {
-			kind: "abort",
-			code: "guardrail",
-			reason,
-			next: transition(state, { status: "aborted", weight: 0 }, reason, now),
-		};
+		return hold(
+			`waiting_for_data${suffix}`,
+			`waiting for ${parts.join(" and ")} at ${state.weight} %${note}`,
+		);
 	}
 	if (step.elapsedSeconds < policy.bakeSeconds) {
 		return hold(
-			"baking",
-			`baking at ${state.weight} %: ${Math.floor(step.elapsedSeconds)} of ${policy.bakeSeconds} s, guardrails passing`,
+			`baking${suffix}`,
+			`baking at ${state.weight} %: ${Math.floor(step.elapsedSeconds)} of ${policy.bakeSeconds} s, guardrails passing${note}`,
 		);
 	}
 	const summary = report.guardrails.map((g) => `${g.name} p = ${formatP(g.pValue)}`).join(", ");
@@ -193,7 +203,7 @@ function decideCanary(
 	const held = gate(spec, state, target, `${state.weight} % passed (${summary})`, now);
 	if (held) return held;
 	if (promotesAfter(policy, state.weight)) {
-		const reason = `promoted: ${state.weight} % passed (${summary}); the candidate now serves everyone`;
+		const reason = `promoted: ${state.weight} % passed (${summary}); the candidate now serves everyone${note}`;
 		return {
 			kind: "promote",
 			code: "promoted",
@@ -202,7 +212,7 @@ function decideCanary(
 		};
 	}
 	const next = nextStepAbove(policy.steps, state.weight) as { index: number; weight: number };
-	const reason = `stepped up ${state.weight} % → ${next.weight} %: guardrails passed after ${Math.floor(step.elapsedSeconds)} s with ${step.candidate} candidate requests (${summary})`;
+	const reason = `stepped up ${state.weight} % → ${next.weight} %: guardrails passed after ${Math.floor(step.elapsedSeconds)} s with ${step.candidate} candidate requests (${summary})${note}`;
 	return {
 		kind: "step_up",
 		code: "step_up",

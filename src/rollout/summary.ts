@@ -2,7 +2,7 @@
  * Readable numbers for one variant (rates, latency quantiles, feedback mean)
  * from its mergeable aggregate. Pure.
  */
-import { errorsOf, type VariantAggregate } from "../metrics/aggregate";
+import { errorsOf, exposure, type VariantAggregate } from "../metrics/aggregate";
 import { histogramQuantile } from "../metrics/histogram";
 import type { Moments } from "../stats";
 
@@ -23,7 +23,7 @@ export function summarize(a: VariantAggregate, feedback?: Moments): VariantSumma
 	return {
 		requests: a.requests,
 		errors,
-		errorRate: a.requests > 0 ? errors / a.requests : 0,
+		errorRate: exposure(a) > 0 ? errors / exposure(a) : 0,
 		errors5xx: a.errors5xx,
 		timeouts: a.timeouts,
 		networkErrors: a.networkErrors,

@@ -4,6 +4,24 @@
  * Conventions: every comparison is oriented b − a, b the candidate; p-values
  * are two-sided unless a function says otherwise.
  */
+export {
+	COUNT_PRIOR_SCALE,
+	type CountStratum,
+	type CountTestOptions,
+	type CountTestResult,
+	countMixtureTest,
+	MAX_LOG_RATIO,
+} from "./counts";
+export {
+	type Dispersion,
+	type DispersionAnchor,
+	dispersionFactor,
+	estimateDispersion,
+	MIN_DISPERSION_STRATA,
+	NO_DISPERSION,
+	type PearsonPoint,
+	seriesDispersion,
+} from "./dispersion";
 export { type MannWhitneyResult, mannWhitneyBuckets } from "./mann-whitney";
 export {
 	emptyMoments,
@@ -28,11 +46,17 @@ export {
 	binsTotal,
 	type QuantileEstimate,
 	type QuantileShiftResult,
+	type QuantileStratum,
 	quantileInterval,
+	quantileOfMass,
 	quantileShiftTest,
+	type StratifiedQuantile,
+	stratifiedQuantileTest,
+	valueAtRank,
 } from "./quantiles";
 export {
 	type Alternative,
+	boundary,
 	DEFAULT_N_STAR,
 	effectiveSampleSize,
 	mixtureRhoSquared,
@@ -49,6 +73,15 @@ export {
 	normalSf,
 	normalTwoSided,
 } from "./special";
-export { type SrmCheck, type SrmResult, srmCheck, srmTest } from "./srm";
+export {
+	type SequentialSrm,
+	SRM_PRIOR_SCALE,
+	type SrmCheck,
+	type SrmResult,
+	sequentialSrm,
+	srmCheck,
+	srmTest,
+} from "./srm";
+export { type MeanStratum, type StratifiedDifference, stratifiedDifference } from "./stratified";
 export type { Interval } from "./types";
 export { relativeDifference, type SampleSummary, type WelchResult, welchTTest } from "./welch";

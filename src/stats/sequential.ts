@@ -107,8 +107,11 @@ function logLikelihoodRatio(z: number, r: number, alternative: Alternative): num
 	return phi > 0 ? Math.log(2) + base + Math.log(phi) : Number.NEGATIVE_INFINITY;
 }
 
-/** The z at which the test crosses 1/α (Λ is increasing in z for z ≥ 0). */
-function boundary(r: number, alpha: number, alternative: Alternative): number {
+/**
+ * The z at which the mixture with r = τ²/v crosses 1/α (Λ is increasing in z
+ * for z ≥ 0): the half-width of the confidence sequence in standard errors.
+ */
+export function boundary(r: number, alpha: number, alternative: Alternative): number {
 	if (alternative === "two-sided") {
 		return Math.sqrt(((1 + r) / r) * (Math.log1p(r) + 2 * Math.log(1 / alpha)));
 	}

@@ -3,6 +3,7 @@
  * per arm against the configured split. A mismatch means the assignment or
  * the logging is broken, so no comparison between the arms can be trusted.
  */
+import { countMixtureTest } from "./counts";
 import { chiSquareSf } from "./special";
 
 export interface SrmResult {
@@ -66,4 +67,76 @@ export function srmCheck(
 			? srmTest(keptObserved, keptWeights)
 			: { statistic: 0, df: 0, pValue: 1 };
 	return { ...result, mismatch: result.pValue < threshold, threshold, skipped };
+}
+
+/** Mixing scale of the log odds of the split for the sequential SRM test (a 20 % odds ratio at one SD). */
+export const SRM_PRIOR_SCALE = 0.2;
+
+export interface SequentialSrm {
+	/** Always-valid p-value of "the split differs from the configured one" (running minimum). */
+	pValue: number;
+	/** The α it is compared with. */
+	threshold: number;
+	/** True when pValue ≤ threshold. */
+	mismatch: boolean;
+	champion: number;
+	candidate: number;
+	/** The configured candidate share and the observed one. */
+	expectedShare: number;
+	observedShare: number;
+	/** Multiplicative overdispersion of the per-minute split (requests cluster in units). */
+	dispersion: number;
+}
+
+/**
+ * Sequential (anytime-valid) sample-ratio test: each request in minute s is
+ * the candidate's with the configured probability under H0, so the
+ * conditional-binomial mixture of counts.ts applies with requests as events
+ * (the two-arm case of Lindon & Malek's sequential multinomial test),
+ * two-sided, widened by the per-minute overdispersion of the split, since
+ * units (not requests) are what is randomised. Valid at every look; callers
+ * keep the running minimum p-value.
+ */
+export function sequentialSrm(
+	minutes: readonly { champion: number; candidate: number }[],
+	expectedShare: number,
+	options: { alpha: number; previousPValue?: number; priorScale?: number },
+): SequentialSrm {
+	let champion = 0;
+	let candidate = 0;
+	for (const m of minutes) {
+		champion += m.champion;
+		candidate += m.candidate;
+	}
+	const total = champion + candidate;
+	const base = {
+		threshold: options.alpha,
+		champion,
+		candidate,
+		expectedShare,
+		observedShare: total > 0 ? candidate / total : 0,
+	};
+	if (!(expectedShare > 0 && expectedShare < 1) || total === 0) {
+		const pValue = options.previousPValue ?? 1;
+		return { ...base, pValue, mismatch: pValue <= options.alpha, dispersion: 1 };
+	}
+	const test = countMixtureTest(
+		minutes.map((m) => ({
+			events: m.champion + m.candidate,
+			candidate: m.candidate,
+			nullShare: expectedShare,
+		})),
+		{
+			alternative: "two-sided",
+			alpha: options.alpha,
+			priorScale: options.priorScale ?? SRM_PRIOR_SCALE,
+			previousPValue: options.previousPValue,
+		},
+	);
+	return {
+		...base,
+		pValue: test.pValue,
+		mismatch: test.pValue <= options.alpha,
+		dispersion: test.dispersion.a,
+	};
 }

@@ -167,6 +167,7 @@ interface Guardrail {
 	champion: number;
 	candidate: number;
 	pValue: number;
+	margin: number;
 	alpha: number;
 }
 
@@ -200,9 +201,11 @@ describe("the /admin dashboard", () => {
 			expect(await page.getAttribute(row, "data-verdict")).toBe(verdict);
 			expect(await page.getAttribute(`${row} svg.interval`, "class")).toBe(`interval ${verdict}`);
 		}
-		// latency margin is the spec's default 25 ms, error-rate margin 0 pp.
+		// The latency margin is the API's (10 % of the champion's p95, at least 1 ms); the
+		// error-rate margin the spec's default 0 pp.
+		const latency = guardrails.find((g) => g.name === "latency_p95");
 		expect(await page.textContent('#evidence tr[data-metric="latency_p95"] .margin')).toBe(
-			"+25.0 ms",
+			`+${latency?.margin.toFixed(1)} ms`,
 		);
 		expect(await page.textContent('#evidence tr[data-metric="error_rate"] .margin')).toBe(
 			"+0.00 pp",

@@ -1,17 +1,19 @@
 /**
  * Deterministic aggregates for unit tests: `requests` requests with `errors`
  * errors and latencies spread over the histogram like a log-normal with the
- * given median.
+ * given median; and analysis windows built from them.
  */
 
 import { expectedAggregate } from "../../scripts/sim/traffic";
-import {
-	type AggregateRow,
-	emptyFeedback,
-	type VariantAggregate,
+import type {
+	AggregateRow,
+	FeedbackMinute,
+	MinuteRow,
+	VariantAggregate,
 } from "../../src/metrics/aggregate";
 import type { ObservedVariant } from "../../src/metrics/observation";
 import type { AnalysisWindows } from "../../src/rollout/analysis";
+import type { Moments } from "../../src/stats";
 
 export function aggregate(
 	requests: number,
@@ -36,13 +38,39 @@ export function rows(
 	return out;
 }
 
-/** The same data as both the step window and the rollout window. */
+/** The minute the single-minute windows below are stored at: 11:59 UTC on 2026-11-28. */
+export const WINDOW_MINUTE = Math.floor(Date.UTC(2026, 10, 28, 11, 59) / 60_000);
+
+/** The same rows as minute rows of one minute. */
+export function minuteRows(
+	minute: number,
+	threshold: number,
+	champion: VariantAggregate,
+	candidate: VariantAggregate,
+	shadow?: VariantAggregate,
+): MinuteRow[] {
+	return rows(threshold, champion, candidate, shadow).map((row) => ({ minute, ...row }));
+}
+
+/** All the data in one minute ({@link WINDOW_MINUTE}), no feedback. */
 export function windows(
 	threshold: number,
 	champion: VariantAggregate,
 	candidate: VariantAggregate,
 	shadow?: VariantAggregate,
+	minute = WINDOW_MINUTE,
 ): AnalysisWindows {
-	const r = rows(threshold, champion, candidate, shadow);
-	return { step: r, rollout: r, feedback: emptyFeedback() };
+	return { minutes: minuteRows(minute, threshold, champion, candidate, shadow), feedback: [] };
+}
+
+/** Feedback about the requests of one minute. */
+export function feedbackAt(
+	minute: number,
+	champion: Moments,
+	candidate: Moments,
+): FeedbackMinute[] {
+	return [
+		{ minute, variant: "champion", moments: champion },
+		{ minute, variant: "candidate", moments: candidate },
+	];
 }
