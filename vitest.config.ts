@@ -108,6 +108,7 @@ export default defineConfig({
 								// The demo chat models wrangler.toml binds (MODEL_CHAT, MODEL_CHAT_V2).
 								chat("switchyard-chat", { VERSION: "chat-v1" }),
 								chat("switchyard-chat-v2", { VERSION: "chat-v2" }),
+								chat("switchyard-chat-v2-slow", { VERSION: "chat-v2-slow", TTFT_MS: "320" }),
 								chat("chat-v1", { VERSION: "chat-v1" }),
 								chat("chat-v2", { VERSION: "chat-v2" }),
 								chat("chat-slow-ttft", { VERSION: "chat-v2", TTFT_MS: "160" }),

@@ -1,8 +1,9 @@
 /**
- * The demo's two scenarios against a running edge: a healthy candidate that
- * steps through every weight to `promoted`, and one with its error knob
- * raised (8 % errors) that the controller aborts. The cron is fired on an
- * accelerated clock; progress is shown live.
+ * The demo's scenarios against a running edge: a healthy candidate that
+ * steps through every weight to `promoted`, one with its error knob raised
+ * (8 % errors) that the controller aborts, and an LLM candidate whose first
+ * token comes four times later, aborted on its time to first token. The cron
+ * is fired on an accelerated clock; progress is shown live.
  */
 import { startTraffic, type TrafficStats } from "./traffic";
 
@@ -39,6 +40,7 @@ export interface DemoOptions {
 }
 
 export const DEPLOYMENT = "demo-canary";
+export const CHAT_DEPLOYMENT = "demo-chat";
 
 interface Status {
 	state: { status: string; weight: number; step: number; reason: string };
@@ -89,41 +91,68 @@ async function api<T>(edge: DemoEdge, method: string, path: string, body?: unkno
 
 const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
 
+/** The chat scenario's canary: a candidate whose first token comes four times later. */
+function chatSpec(salt: string) {
+	return {
+		name: CHAT_DEPLOYMENT,
+		strategy: "canary",
+		description: "npm run demo: an LLM canary guarded on time to first token.",
+		champion: { version: "chat-v1", service: "MODEL_CHAT" },
+		candidate: { version: "chat-v2-slow", service: "MODEL_CHAT_V2_SLOW" },
+		assignment: { unit: "cookie", salt },
+		timeoutMs: 10_000,
+		canary: {
+			steps: [25, 50, 100],
+			minRequests: 100,
+			bakeSeconds: 4,
+			nStar: 1000,
+			ttft: { quantile: 0.5 },
+		},
+	};
+}
+
 async function runScenario(
 	edge: DemoEdge,
 	name: string,
 	faulty: boolean,
 	options: DemoOptions,
+	kind: "sentiment" | "chat" = "sentiment",
 ): Promise<ScenarioOutcome> {
 	const expected = faulty ? "aborted" : "promoted";
 	const log = options.log ?? (() => {});
 	const salt = `demo-${Date.now().toString(36)}`;
-	await api(edge, "PUT", `/deployments/${DEPLOYMENT}?rebucket=true`, demoSpec(faulty, salt));
-	const current = await api<Status>(edge, "GET", `/deployments/${DEPLOYMENT}`);
-	if (["running", "paused", "shadowing"].includes(current.state.status)) {
-		await api(edge, "POST", `/deployments/${DEPLOYMENT}/abort`, {
+	const deployment = kind === "chat" ? CHAT_DEPLOYMENT : DEPLOYMENT;
+	const spec = kind === "chat" ? chatSpec(salt) : demoSpec(faulty, salt);
+	await api(edge, "PUT", `/deployments/${deployment}?rebucket=true`, spec);
+	const current = await api<Status>(edge, "GET", `/deployments/${deployment}`);
+	if (["running", "paused", "shadowing", "promoted"].includes(current.state.status)) {
+		await api(edge, "POST", `/deployments/${deployment}/abort`, {
 			reason: "demo: starting a new scenario",
 		});
 	}
-	await api(edge, "POST", `/deployments/${DEPLOYMENT}/start`, { reason: `demo: ${name}` });
-	log(`\n${name}: started a canary of ${faulty ? "v2 with its error knob at 8 %" : "v2"} at 5 %`);
+	await api(edge, "POST", `/deployments/${deployment}/start`, { reason: `demo: ${name}` });
+	const first = spec.canary.steps[0] ?? 0;
+	log(
+		`\n${name}: started a canary of ${kind === "chat" ? "chat-v2-slow (first token 4× later)" : faulty ? "v2 with its error knob at 8 %" : "v2"} at ${first} %`,
+	);
 
 	const traffic = startTraffic({
 		url: edge.url,
-		deployment: DEPLOYMENT,
+		deployment,
 		concurrency: options.concurrency ?? 12,
 		newVisitorShare: 0.3,
 		feedbackShare: 0.3,
 		feedbackToken: edge.feedbackToken,
+		kind,
 	});
 	const started = Date.now();
-	const weights = [5];
+	const weights: number[] = [first];
 	let status: Status = current;
 	try {
 		while ((Date.now() - started) / 1000 < (options.scenarioSeconds ?? 80)) {
 			await new Promise((r) => setTimeout(r, options.cronEveryMs ?? 1000));
 			await edge.fireCron();
-			status = await api<Status>(edge, "GET", `/deployments/${DEPLOYMENT}`);
+			status = await api<Status>(edge, "GET", `/deployments/${deployment}`);
 			const { state, analysis } = status;
 			if (state.status === "running" && weights[weights.length - 1] !== state.weight)
 				weights.push(state.weight);
@@ -175,6 +204,13 @@ export async function runDemo(
 	const outcomes = [
 		await runScenario(edge, "Scenario 1 — a healthy candidate", false, options),
 		await runScenario(edge, "Scenario 2 — a candidate failing 8 % of requests", true, options),
+		await runScenario(
+			edge,
+			"Scenario 3 — an LLM whose first token comes 4× later",
+			true,
+			options,
+			"chat",
+		),
 	];
 	return { ok: outcomes.every((o) => o.ok), outcomes };
 }

@@ -49,6 +49,8 @@ export interface TrafficOptions {
 	feedbackShare: number;
 	/** Sent as `Authorization: Bearer …` with each feedback (server-to-server feedback). */
 	feedbackToken: string;
+	/** "chat": streamed OpenAI-compatible chat completions instead of sentiment predictions. */
+	kind?: "sentiment" | "chat";
 }
 
 /** Sends traffic until `stop()` is called; `stats` grow as answers arrive. */
@@ -80,16 +82,29 @@ export function startTraffic(options: TrafficOptions) {
 			stats.visitors = visitors.length;
 		}
 		const sentence = SENTENCES[Math.floor(next() * SENTENCES.length)] as (typeof SENTENCES)[number];
+		const chat = options.kind === "chat";
 		let res: Response;
 		try {
-			res = await fetch(`${options.url}/v1/models/${options.deployment}/predict`, {
-				method: "POST",
-				headers: {
-					"content-type": "application/json",
-					...(visitor.cookie ? { cookie: visitor.cookie } : {}),
+			res = await fetch(
+				`${options.url}/v1/models/${options.deployment}/${chat ? "v1/chat/completions" : "predict"}`,
+				{
+					method: "POST",
+					headers: {
+						"content-type": "application/json",
+						...(visitor.cookie ? { cookie: visitor.cookie } : {}),
+					},
+					body: JSON.stringify(
+						chat
+							? {
+									model: "demo",
+									messages: [{ role: "user", content: sentence.text }],
+									max_tokens: 4,
+									stream: true,
+								}
+							: { text: sentence.text },
+					),
 				},
-				body: JSON.stringify({ text: sentence.text }),
-			});
+			);
 		} catch {
 			stats.errors += 1;
 			return;
@@ -108,6 +123,13 @@ export function startTraffic(options: TrafficOptions) {
 		if (!res.ok) {
 			stats.errors += 1;
 			await res.arrayBuffer();
+			return;
+		}
+		if (chat) {
+			// Read the whole stream, as a chat client would.
+			await res.arrayBuffer().catch(() => {
+				stats.errors += 1;
+			});
 			return;
 		}
 		const answer = (await res.json()) as { label?: string };

@@ -23,6 +23,7 @@ const MODEL_CONFIGS = [
 	"sentiment-v2-faulty.toml",
 	"chat.toml",
 	"chat-v2.toml",
+	"chat-v2-slow.toml",
 ].map((f) => join("examples", "models", f));
 export const DEMO_DEPLOYMENTS = ["demo-shadow", "demo-ab", "demo-canary", "demo-chat"] as const;
 

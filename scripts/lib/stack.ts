@@ -140,6 +140,10 @@ export async function startDemoStack(
 			"switchyard-sentiment-v2-faulty": { scriptPath: v2, bindings: { ERROR_RATE: "0.08" } },
 			"switchyard-chat": { scriptPath: chat, bindings: { VERSION: "chat-v1", TTFT_MS: "80" } },
 			"switchyard-chat-v2": { scriptPath: chat, bindings: { VERSION: "chat-v2", TTFT_MS: "60" } },
+			"switchyard-chat-v2-slow": {
+				scriptPath: chat,
+				bindings: { VERSION: "chat-v2-slow", TTFT_MS: "320" },
+			},
 		},
 		serviceBindings: {
 			MODEL_V1: "switchyard-sentiment-v1",
@@ -147,6 +151,7 @@ export async function startDemoStack(
 			MODEL_V2_FAULTY: "switchyard-sentiment-v2-faulty",
 			MODEL_CHAT: "switchyard-chat",
 			MODEL_CHAT_V2: "switchyard-chat-v2",
+			MODEL_CHAT_V2_SLOW: "switchyard-chat-v2-slow",
 		},
 		vars,
 		extraWorkers,

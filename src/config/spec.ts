@@ -183,6 +183,23 @@ export const CanaryPolicy = z
 		nStar: z.number().min(10).default(5000),
 		/** Feedback guardrail; off when absent. */
 		feedback: FeedbackGuardrail.optional(),
+		/**
+		 * Time-to-first-token guardrail for streamed LLM answers; off when absent
+		 * (`{}` turns it on with its defaults): the candidate's TTFT quantile may
+		 * be at most `maxIncreasePct` % above the champion's over the same minutes.
+		 */
+		ttft: z
+			.strictObject({
+				quantile: z.number().gt(0).lt(1).default(0.95),
+				maxIncreasePct: z.number().min(0).max(1000).default(10),
+			})
+			.optional(),
+		/**
+		 * Cost guardrail: the candidate's mean cost per request may be at most
+		 * this many percent above the champion's (over the same minutes); off
+		 * when absent. Needs a price (or a cost header) on both backends.
+		 */
+		maxCostIncreasePct: z.number().min(0).max(10_000).optional(),
 		/** What a sample ratio mismatch does: hold (alert) or abort. */
 		onSrm: z.enum(["hold", "abort"]).default("hold"),
 		/**
@@ -218,8 +235,13 @@ export type CanaryPolicy = z.infer<typeof CanaryPolicy>;
 export const AbPolicy = z.strictObject({
 	/** Candidate share of units, percent. */
 	weight: Weight.default(50),
-	/** The decision metric. */
-	metric: z.enum(["feedback", "error_rate", "latency"]).default("feedback"),
+	/**
+	 * The decision metric: feedback, error rate, latency, or for LLM answers
+	 * time to first token, cost per request or completion tokens per request.
+	 */
+	metric: z
+		.enum(["feedback", "error_rate", "latency", "ttft", "cost", "tokens"])
+		.default("feedback"),
 	/** For feedback: whether higher is better. Error rate and latency: lower is better. */
 	better: z.enum(["higher", "lower"]).default("higher"),
 	alpha: Alpha.default(0.05),

@@ -25,6 +25,7 @@ import { alignedCounts, histogramBins } from "../metrics/histogram";
 import {
 	type CountStratum,
 	countMixtureTest,
+	emptyMoments,
 	type Interval,
 	type MeanStratum,
 	mannWhitneyBuckets,
@@ -41,6 +42,7 @@ import {
 	wilsonInterval,
 } from "../stats";
 import {
+	costGuardrail,
 	ERROR_DISPERSION_PRIOR,
 	errorRateGuardrail,
 	feedbackGuardrail,
@@ -110,7 +112,7 @@ export interface CanaryReport {
 	power: PowerReport;
 }
 
-export type AbMetric = "error_rate" | "latency" | "feedback";
+export type AbMetric = "error_rate" | "latency" | "feedback" | "ttft" | "cost" | "tokens";
 
 export interface MetricComparison {
 	metric: AbMetric;
@@ -267,13 +269,60 @@ function guardrailsFor(
 	if (feedback && policy.feedback) {
 		results.push(feedbackGuardrail(feedback, policy.feedback, options("feedback")));
 	}
+	if (policy.ttft) {
+		const ttft = answerStrata(strata, "ttft");
+		results.push(
+			...latencyGuardrails(
+				ttft,
+				[policy.ttft.quantile],
+				{ pct: policy.ttft.maxIncreasePct },
+				(q) => options(latencyName(q, "ttft")),
+				alignStrata(ttft),
+				"ttft",
+			),
+		);
+	}
+	if (policy.maxCostIncreasePct !== undefined) {
+		results.push(
+			costGuardrail(answerMeans(strata, "cost"), policy.maxCostIncreasePct, options("cost")),
+		);
+	}
 	for (const r of results) remember(r.name, r.pValue);
 	return results;
 }
 
-/** Number of guardrails a canary runs (error rate, each latency quantile, feedback if set). */
+/**
+ * Number of guardrails a canary runs (error rate, each latency quantile,
+ * feedback, TTFT and cost when set): fixed by the spec, so alpha is split the
+ * same way at every look.
+ */
 function guardrailCount(spec: DeploymentSpec, withFeedback: boolean): number {
-	return 1 + spec.canary.latencyQuantiles.length + (withFeedback && spec.canary.feedback ? 1 : 0);
+	const policy = spec.canary;
+	return (
+		1 +
+		policy.latencyQuantiles.length +
+		(withFeedback && policy.feedback ? 1 : 0) +
+		(policy.ttft ? 1 : 0) +
+		(policy.maxCostIncreasePct !== undefined ? 1 : 0)
+	);
+}
+
+/** The strata seen through one timed answer metric: its histogram in place of the latency's. */
+function answerStrata(strata: readonly Stratum[], metric: "ttft"): Stratum[] {
+	const view = (a: VariantAggregate): VariantAggregate => {
+		const m = a.answers[metric];
+		return { ...a, histogram: m?.histogram ?? {}, latency: m?.moments ?? emptyMoments() };
+	};
+	return strata.map((s) => ({ ...s, champion: view(s.champion), candidate: view(s.candidate) }));
+}
+
+/** One answer metric's per-minute means, for the stratified tests. */
+function answerMeans(
+	strata: readonly Stratum[],
+	metric: "cost" | "ttft" | "completionTokens",
+): MeanStratum[] {
+	const moments = (a: VariantAggregate) => a.answers[metric]?.moments ?? emptyMoments();
+	return strata.map((s) => ({ a: moments(s.champion), b: moments(s.candidate) }));
 }
 
 function canaryReport(context: Context): CanaryReport {
@@ -394,8 +443,21 @@ function abReport(context: Context): AbReport {
 		latencyComparison(context, strata, champion, candidate),
 		meanComparison(context, "feedback", feedback),
 	];
+	// LLM answers: shown when any were measured, and always when one decides.
+	for (const [metric, source] of [
+		["ttft", "ttft"],
+		["cost", "cost"],
+		["tokens", "completionTokens"],
+	] as const) {
+		const measured =
+			champion.answers[source] !== undefined || candidate.answers[source] !== undefined;
+		if (measured || policy.metric === metric)
+			metrics.push(meanComparison(context, metric, answerMeans(strata, source)));
+	}
 	const primary = metrics.find((m) => m.metric === policy.metric) as MetricComparison;
-	const lowerIsBetter = policy.metric !== "feedback" || policy.better === "lower";
+	const higherIsBetter =
+		(policy.metric === "feedback" || policy.metric === "tokens") && policy.better === "higher";
+	const lowerIsBetter = !higherIsBetter;
 	const significant =
 		primary.insufficient === undefined && primary.alwaysValidPValue <= policy.alpha;
 	const candidateBetter = lowerIsBetter ? primary.difference < 0 : primary.difference > 0;
@@ -578,10 +640,16 @@ function samplesStillNeeded(
 		varianceA = primary.champion * (1 - primary.champion);
 		varianceB = primary.candidate * (1 - primary.candidate);
 	} else {
+		const answers = { ttft: "ttft", cost: "cost", tokens: "completionTokens" } as const;
 		const [a, b] =
 			primary.metric === "latency"
 				? [champion.latency, candidate.latency]
-				: [feedback.champion, feedback.candidate];
+				: primary.metric === "feedback"
+					? [feedback.champion, feedback.candidate]
+					: [
+							champion.answers[answers[primary.metric]]?.moments ?? emptyMoments(),
+							candidate.answers[answers[primary.metric]]?.moments ?? emptyMoments(),
+						];
 		varianceA = sampleVariance(a);
 		varianceB = sampleVariance(b);
 	}

@@ -13,7 +13,10 @@
  *    the candidate's minutes against the candidate's, on the log scale
  *    (relative margins), with order-statistic standard errors, in the
  *    mixture SPRT;
- *  - feedback: the stratified difference in means in the mixture SPRT.
+ *  - time to first token (streamed LLM answers): like latency, on the TTFT
+ *    histograms;
+ *  - feedback and cost per request: the stratified difference in means in
+ *    the mixture SPRT.
  *
  * Every test widens itself by the overdispersion it measures from minute to
  * minute (stats/dispersion.ts).
@@ -32,7 +35,12 @@ import {
 import { alignStrata, type Stratum } from "./strata";
 import { formatP, percent } from "./summary";
 
-export type GuardrailName = "error_rate" | `latency_p${number}` | "feedback";
+export type GuardrailName =
+	| "error_rate"
+	| `latency_p${number}`
+	| `ttft_p${number}`
+	| "feedback"
+	| "cost";
 
 export interface GuardrailResult {
 	name: GuardrailName;
@@ -206,9 +214,9 @@ export function latencyTolerance(championMs: number, margins: LatencyMargins): n
 	return Math.max((championMs * margins.pct) / 100, margins.ms ?? 0, LATENCY_RESOLUTION_MS);
 }
 
-/** "latency_p95", "latency_p99", "latency_p99.9" */
-export function latencyName(q: number): GuardrailName {
-	return `latency_p${Number((q * 100).toFixed(3))}`;
+/** "latency_p95", "latency_p99", "latency_p99.9" (or "ttft_p95" for the time to first token) */
+export function latencyName(q: number, metric: "latency" | "ttft" = "latency"): GuardrailName {
+	return `${metric}_p${Number((q * 100).toFixed(3))}`;
 }
 
 /**
@@ -223,6 +231,7 @@ export function latencyGuardrails(
 	margins: LatencyMargins,
 	options: (q: number) => GuardrailOptions,
 	aligned: ReturnType<typeof alignStrata> = alignStrata(strata),
+	metric: "latency" | "ttft" = "latency",
 ): GuardrailResult[] {
 	const dense = strata.map((_, i) => ({
 		a: aligned.counts[2 * i] as Float64Array,
@@ -235,7 +244,7 @@ export function latencyGuardrails(
 		const qb = test.candidate.estimate;
 		const tolerance = latencyTolerance(qa, margins);
 		const base = {
-			name: latencyName(q),
+			name: latencyName(q, metric),
 			champion: qa,
 			candidate: qb,
 			difference: qb - qa,
@@ -266,7 +275,7 @@ export function latencyGuardrails(
 		});
 		const lower = sequential.ci[0];
 		const failed = sequential.pValue <= opts.alpha;
-		const label = `p${Number((q * 100).toFixed(3))}`;
+		const label = `${metric === "ttft" ? "TTFT " : ""}p${Number((q * 100).toFixed(3))}`;
 		return {
 			...base,
 			status: failed ? "fail" : "pass",
@@ -329,5 +338,55 @@ export function feedbackGuardrail(
 		dispersion: d.dispersion.a,
 		strata: d.strata,
 		detail: `feedback mean ${d.candidate.toFixed(4)} (n = ${d.nb}) vs champion ${d.champion.toFixed(4)} (n = ${d.na}) in the same matured minutes, ${policy.better} is better, allowed ${policy.margin} worse (p = ${formatP(test.pValue)})`,
+	};
+}
+
+/**
+ * Cost per request: H1 is the candidate's mean cost more than `maxIncreasePct`
+ * % above the champion's over the same minutes (the margin is taken from the
+ * champion's mean cost, so it is in the currency of the prices).
+ */
+export function costGuardrail(
+	strata: readonly MeanStratum[],
+	maxIncreasePct: number,
+	options: GuardrailOptions,
+): GuardrailResult {
+	const d = stratifiedDifference(strata);
+	const margin = (d.champion * maxIncreasePct) / 100;
+	const base = {
+		name: "cost" as const,
+		champion: d.champion,
+		candidate: d.candidate,
+		difference: d.estimate,
+		margin,
+		alpha: options.alpha,
+	};
+	if (d.insufficient || d.na < 2 || d.nb < 2 || !(d.variance > 0)) {
+		return insufficient(
+			base,
+			options.previousPValue,
+			`cost known for ${d.na} champion and ${d.nb} candidate requests in minutes shared by both (a price or cost header on both backends is needed)`,
+			d.strata,
+		);
+	}
+	const test = sequentialTest({
+		estimate: d.estimate,
+		variance: d.variance,
+		n: d.n,
+		nullValue: margin,
+		alternative: "greater",
+		alpha: options.alpha,
+		nStar: options.nStar,
+		previousPValue: options.previousPValue,
+	});
+	const failed = test.pValue <= options.alpha;
+	return {
+		...base,
+		status: failed ? "fail" : "pass",
+		pValue: test.pValue,
+		ci: [test.ci[0], null],
+		dispersion: d.dispersion.a,
+		strata: d.strata,
+		detail: `cost per request ${d.candidate.toPrecision(3)} vs champion ${d.champion.toPrecision(3)} in the same minutes, allowed +${maxIncreasePct} %: ${failed ? "dearer than allowed" : "within the allowance"} (p = ${formatP(test.pValue)}, α = ${options.alpha.toFixed(4)})`,
 	};
 }

@@ -9,6 +9,7 @@ import OpenAI from "openai";
 import { describe, expect, it, vi } from "vitest";
 import { replyWords } from "../../examples/models/chat";
 import type { DeploymentSpecInput } from "../../src/config/spec";
+import { look } from "../helpers/controller";
 import { deploy, ORIGIN, uniqueName } from "../helpers/edge";
 import { store, totals, waitForRequests } from "../helpers/metrics";
 
@@ -138,6 +139,47 @@ describe("what an LLM answer leaves in the metrics", () => {
 			streamErrors: 1,
 			errors5xx: 0,
 			clientFaults: 0,
+		});
+	});
+});
+
+describe("guardrails on LLM answers", () => {
+	it("aborts a canary whose candidate takes four times as long to its first token", async () => {
+		const name = uniqueName("chat-slow-ttft");
+		await deploy(
+			name,
+			50,
+			{
+				...chatBackends,
+				candidate: { version: "chat-v2", service: "MODEL_CHAT_SLOW_TTFT" },
+				strategy: "canary",
+				// The median keeps the test short (a p95 needs about 200 answers an arm).
+				canary: { steps: [50, 100], minRequests: 20, bakeSeconds: 3600, ttft: { quantile: 0.5 } },
+				assignment: { unit: "header", header: "x-user-id" },
+			},
+			"running",
+		);
+		for (let batch = 0; batch < 8; batch++) {
+			await Promise.all(
+				Array.from({ length: 20 }, async (_, i) => {
+					const stream = await client(name, {
+						"x-user-id": `user-${batch}-${i}`,
+					}).chat.completions.create({
+						model: "any",
+						messages: [{ role: "user", content: "hi" }],
+						max_tokens: 2,
+						stream: true,
+					});
+					for await (const _chunk of stream);
+				}),
+			);
+		}
+		await waitForRequests(name, 160);
+		const result = await look(name);
+		expect(result).toMatchObject({
+			ok: true,
+			state: { status: "aborted" },
+			decision: { reason: expect.stringMatching(/ttft_p50 failed/) },
 		});
 	});
 });

@@ -26,7 +26,7 @@ afterAll(async () => {
 });
 
 describe("npm run demo (against workerd)", () => {
-	it("promotes the healthy candidate and aborts the faulty one", async () => {
+	it("promotes the healthy candidate, aborts the faulty one and the LLM slow to its first token", async () => {
 		const lines: string[] = [];
 		const result = await runDemo(
 			{
@@ -46,12 +46,14 @@ describe("npm run demo (against workerd)", () => {
 				progress: (line) => lines.push(line),
 			},
 		);
-		const [healthy, faulty] = result.outcomes;
+		const [healthy, faulty, chat] = result.outcomes;
 		expect(healthy).toMatchObject({ status: "promoted", ok: true });
 		expect(healthy?.weights).toEqual([5, 25, 50]);
 		expect(faulty).toMatchObject({ status: "aborted", ok: true });
 		expect(faulty?.reason).toMatch(/error_rate failed/);
 		expect(faulty?.traffic.visitorsOnCandidate).toBeLessThan(faulty?.traffic.visitors ?? 0);
+		expect(chat).toMatchObject({ status: "aborted", ok: true });
+		expect(chat?.reason).toMatch(/ttft_p50 failed/);
 		expect(result.ok).toBe(true);
 		expect(lines.some((l) => /running at 25 %/.test(l))).toBe(true);
 		expect(describeOutcome(faulty as NonNullable<typeof faulty>)).toMatch(
