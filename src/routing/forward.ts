@@ -139,7 +139,7 @@ export async function callBackend(
 		? AbortSignal.any([headers.signal, init.clientSignal])
 		: headers.signal;
 	try {
-		const response = await Promise.race([send(upstream, init, signal), rejectOnAbort(signal)]);
+		const response = await send(upstream, init, signal);
 		return {
 			outcome: outcomeOf(response.status),
 			startedAt,
@@ -174,16 +174,33 @@ export function isEventStream(response: Response): boolean {
 	return (response.headers.get("content-type") ?? "").includes("text/event-stream");
 }
 
+/**
+ * True for an answer that streams by nature (event streams, JSON lines): the
+ * ones whose timing, mid-way failures and limits matter. A plain JSON answer
+ * is not, whatever its transfer (service bindings declare no length).
+ */
+export function isStreaming(response: Response): boolean {
+	const type = response.headers.get("content-type");
+	return (
+		type !== null &&
+		(type.includes("event-stream") || type.includes("ndjson") || type.includes("jsonl"))
+	);
+}
+
 function send(upstream: Upstream, init: ForwardInit, signal: AbortSignal): Promise<Response> {
-	if (upstream.ai) return runAi(upstream.ai.runner, upstream.ai, init.body);
-	const request = new Request(upstream.url, {
+	// The AI binding takes no signal: race it, so it still times out.
+	if (upstream.ai)
+		return Promise.race([runAi(upstream.ai.runner, upstream.ai, init.body), rejectOnAbort(signal)]);
+	const request: RequestInit = {
 		method: init.method,
 		headers: init.headers,
 		body: init.body,
 		redirect: "manual",
 		signal,
-	});
-	return upstream.fetcher ? upstream.fetcher.fetch(request) : fetch(request);
+	};
+	return upstream.fetcher
+		? upstream.fetcher.fetch(upstream.url, request)
+		: fetch(upstream.url, request);
 }
 
 /**

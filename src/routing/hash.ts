@@ -12,9 +12,27 @@ export const BUCKETS = 10_000;
 
 const encoder = new TextEncoder();
 
+/** The UTF-8 bytes of `key`: ASCII read directly (the hot path's ids are), others encoded. */
+function utf8(key: string): Uint8Array {
+	const length = key.length;
+	if (length <= scratch.length) {
+		let i = 0;
+		for (; i < length; i++) {
+			const code = key.charCodeAt(i);
+			if (code > 127) break;
+			scratch[i] = code;
+		}
+		if (i === length) return scratch.subarray(0, length);
+	}
+	return encoder.encode(key);
+}
+
+/** Reused for ASCII keys; murmur3 never keeps a reference to it. */
+const scratch = new Uint8Array(512);
+
 /** MurmurHash3 x86 32-bit of the UTF-8 bytes of `key`. */
 export function murmur3(key: string, seed = 0): number {
-	const bytes = encoder.encode(key);
+	const bytes = utf8(key);
 	const length = bytes.length;
 	const blocks = length >>> 2;
 	let h = seed >>> 0;

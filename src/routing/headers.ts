@@ -60,22 +60,31 @@ export function forwardHeaders(incoming: Headers, options: ForwardHeaderOptions)
 		? new Set(listed.split(",").map((name) => name.trim().toLowerCase()))
 		: null;
 	const headers = new Headers();
-	for (const [name, value] of incoming) {
-		if (DROPPED.has(name) || dropped?.has(name) || carriesSecret(value, options.secrets)) continue;
+	const shortest = shortestSecret(options.secrets);
+	incoming.forEach((value, name) => {
+		if (DROPPED.has(name) || dropped?.has(name)) return;
+		if (value.length >= shortest && carriesSecret(value, options.secrets)) return;
 		if (name === "cookie") {
 			const kept = value.includes(`${options.cookieName}=`)
 				? withoutCookie(value, options.cookieName)
 				: value;
 			if (kept) headers.append(name, kept);
-			continue;
+			return;
 		}
 		headers.append(name, value);
-	}
+	});
 	const { clientIp, proto, host } = options.forwarded;
 	if (clientIp) headers.set("x-forwarded-for", clientIp);
 	headers.set("x-forwarded-proto", proto);
 	headers.set("x-forwarded-host", host);
 	return headers;
+}
+
+function shortestSecret(secrets: readonly string[]): number {
+	let shortest = Number.POSITIVE_INFINITY;
+	for (const secret of secrets)
+		if (secret.length > 0 && secret.length < shortest) shortest = secret.length;
+	return shortest;
 }
 
 function carriesSecret(value: string, secrets: readonly string[]): boolean {

@@ -23,6 +23,7 @@ import {
 	callBackend,
 	type ForwardInit,
 	isEventStream,
+	isStreaming,
 	isVariantFault,
 	type Outcome,
 	type RequestTarget,
@@ -227,11 +228,11 @@ export async function proxyPrediction(
 
 /**
  * Watches an answer's body when there is something to learn from it: a
- * stream (SSE, or no declared length: TTFT, failures mid-way, limits), token
- * usage (a priced or Workers AI backend, or `tokens: true`), or text for a
- * shadow comparison. A complete answer with a declared length and nothing
- * to learn passes through untouched (the hot path of a small JSON model).
- * Error answers are not watched: their headers said it all.
+ * stream (SSE, JSON lines: TTFT, failures mid-way, limits), token usage (a
+ * priced or Workers AI backend, or `tokens: true`), or text for a shadow
+ * comparison. Any other answer passes through untouched (the hot path of a
+ * small JSON model; its duration is its time to headers). Error answers are
+ * not watched: their headers said it all.
  */
 function watchAnswer(
 	response: Response,
@@ -242,8 +243,7 @@ function watchAnswer(
 	const { spec, backend } = options;
 	const sse = isEventStream(response);
 	const wantsUsage = spec.tokens || backend.price !== undefined || backend.ai !== undefined;
-	const streaming = sse || !response.headers.has("content-length");
-	if (!streaming && !wantsUsage && options.captureChars === 0) return null;
+	if (!isStreaming(response) && !wantsUsage && options.captureChars === 0) return null;
 	return monitorBody(response.body, {
 		startedAt: result.startedAt,
 		sse,
