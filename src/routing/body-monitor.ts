@@ -170,3 +170,118 @@ export async function drain(
 	}
 	return monitored.done;
 }
+
+/**
+ * Reads a complete (non-streaming) answer for its text without the
+ * monitor's per-chunk timers and second stream: a plain read loop that keeps
+ * at most `captureChars` (then stops reading: the text is marked truncated).
+ * Its duration runs to the end of the body.
+ */
+export async function readWhole(
+	body: ReadableStream<Uint8Array>,
+	options: WholeOptions,
+): Promise<BodyReport> {
+	const reader = body.getReader();
+	const chunks: Uint8Array[] = [];
+	let bytes = 0;
+	try {
+		for (;;) {
+			const next = await reader.read();
+			if (next.done) break;
+			chunks.push(next.value);
+			bytes += next.value.byteLength;
+			if (bytes > options.captureChars * 4) {
+				void reader.cancel("captured enough").catch(() => {});
+				break;
+			}
+		}
+	} catch (error) {
+		return failed(options, bytes, error);
+	}
+	return captured(options, chunks, bytes);
+}
+
+type WholeOptions = Pick<MonitorOptions, "startedAt" | "captureChars" | "now">;
+
+/** The report of a complete answer whose first bytes are `chunks` (`bytes` in all). */
+function captured(options: WholeOptions, chunks: Uint8Array[], bytes: number): BodyReport {
+	// A character is at most 4 UTF-8 bytes: past this many bytes the text is cut anyway.
+	const kept = chunks.reduce((sum, chunk) => sum + chunk.byteLength, 0);
+	const text = new TextDecoder().decode(chunks.length === 1 ? chunks[0] : joinChunks(chunks, kept));
+	const truncated = bytes > options.captureChars * 4 || text.length > options.captureChars;
+	const usage = truncated ? undefined : usageOfText(text);
+	return {
+		outcome: "ok",
+		durationMs: (options.now ?? Date.now)() - options.startedAt,
+		bytes,
+		captured: { text: truncated ? text.slice(0, options.captureChars) : text, truncated },
+		...(usage ? { usage } : {}),
+	};
+}
+
+function failed(options: WholeOptions, bytes: number, error: unknown): BodyReport {
+	return {
+		outcome: "stream",
+		durationMs: (options.now ?? Date.now)() - options.startedAt,
+		bytes,
+		error: error instanceof Error ? error.message : String(error),
+	};
+}
+
+/** The chunks of a body, end to end. */
+export function joinChunks(chunks: Uint8Array[], size: number): Uint8Array {
+	const joined = new Uint8Array(size);
+	let offset = 0;
+	for (const chunk of chunks) {
+		joined.set(chunk, offset);
+		offset += chunk.byteLength;
+	}
+	return joined;
+}
+
+/**
+ * A complete answer served as it arrives while its text is kept (a shadow
+ * comparison, token usage of a JSON answer): one pass-through stream, no
+ * timers. Its duration runs to the end of the body.
+ */
+export function copyWhole(
+	body: ReadableStream<Uint8Array>,
+	options: WholeOptions,
+): { stream: ReadableStream<Uint8Array>; done: Promise<BodyReport> } {
+	const reader = body.getReader();
+	const chunks: Uint8Array[] = [];
+	let bytes = 0;
+	let settle: (report: BodyReport) => void = () => {};
+	const done = new Promise<BodyReport>((resolve) => {
+		settle = resolve;
+	});
+	const stream = new ReadableStream<Uint8Array>({
+		async pull(controller) {
+			let next: ReadableStreamReadResult<Uint8Array>;
+			try {
+				next = await reader.read();
+			} catch (error) {
+				controller.error(error);
+				settle(failed(options, bytes, error));
+				return;
+			}
+			if (next.done) {
+				controller.close();
+				settle(captured(options, chunks, bytes));
+				return;
+			}
+			bytes += next.value.byteLength;
+			if (bytes <= options.captureChars * 4) chunks.push(next.value);
+			controller.enqueue(next.value);
+		},
+		cancel(reason) {
+			settle({
+				outcome: "client",
+				durationMs: (options.now ?? Date.now)() - options.startedAt,
+				bytes,
+			});
+			return reader.cancel(reason).catch(() => {});
+		},
+	});
+	return { stream, done };
+}

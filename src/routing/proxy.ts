@@ -16,7 +16,14 @@ import type { Observation, Recorder } from "../metrics/observation";
 import { completeShadow, type ShadowCopy } from "../shadow/run";
 import type { AppEnv } from "../types";
 import { assignVariant, type Variant } from "./assign";
-import { type BodyReport, drain, monitorBody } from "./body-monitor";
+import {
+	type BodyReport,
+	copyWhole,
+	drain,
+	joinChunks,
+	monitorBody,
+	readWhole,
+} from "./body-monitor";
 import { type Breaker, breakerStats } from "./breaker";
 import {
 	type BackendResult,
@@ -243,13 +250,17 @@ function watchAnswer(
 	const { spec, backend } = options;
 	const sse = isEventStream(response);
 	const wantsUsage = spec.tokens || backend.price !== undefined || backend.ai !== undefined;
-	if (!isStreaming(response) && !wantsUsage && options.captureChars === 0) return null;
+	const captureChars = Math.max(options.captureChars, wantsUsage && !sse ? USAGE_CAPTURE_CHARS : 0);
+	if (!isStreaming(response)) {
+		if (captureChars === 0) return null;
+		return copyWhole(response.body, { startedAt: result.startedAt, captureChars });
+	}
 	return monitorBody(response.body, {
 		startedAt: result.startedAt,
 		sse,
 		idleTimeoutMs: spec.idleTimeoutMs,
 		maxDurationMs: spec.maxDurationMs,
-		captureChars: Math.max(options.captureChars, wantsUsage && !sse ? USAGE_CAPTURE_CHARS : 0),
+		captureChars,
 	});
 }
 
@@ -284,14 +295,21 @@ function startShadowCall(
 						spec.timeoutMs,
 					);
 		if (!result.response?.body) return { result };
-		const watched = monitorBody(result.response.body, {
-			startedAt: result.startedAt,
-			sse: isEventStream(result.response),
-			idleTimeoutMs: spec.idleTimeoutMs,
-			maxDurationMs: spec.maxDurationMs,
-			captureChars: settings.SHADOW_COMPARE_BYTES,
-		});
-		const report = await drain(watched, stop.signal);
+		const report = isStreaming(result.response)
+			? await drain(
+					monitorBody(result.response.body, {
+						startedAt: result.startedAt,
+						sse: isEventStream(result.response),
+						idleTimeoutMs: spec.idleTimeoutMs,
+						maxDurationMs: spec.maxDurationMs,
+						captureChars: settings.SHADOW_COMPARE_BYTES,
+					}),
+					stop.signal,
+				)
+			: await readWhole(result.response.body, {
+					startedAt: result.startedAt,
+					captureChars: settings.SHADOW_COMPARE_BYTES,
+				});
 		const price = spec.candidate.price;
 		const stated = price?.costHeader ? result.response.headers.get(price.costHeader) : null;
 		return { result, report, answer: answerStats(report, price, stated) };
@@ -319,16 +337,6 @@ function startShadowCall(
 	};
 }
 
-function concat(chunks: Uint8Array[], size: number): Uint8Array {
-	const bytes = new Uint8Array(size);
-	let offset = 0;
-	for (const chunk of chunks) {
-		bytes.set(chunk, offset);
-		offset += chunk.byteLength;
-	}
-	return bytes;
-}
-
 /**
  * Reads the client's body in full, up to `maxBytes` (413 beyond, checked on
  * the declared length first). A client that goes away meanwhile is a client
@@ -352,7 +360,7 @@ async function readBody(request: Request, maxBytes: number): Promise<ArrayBuffer
 		}
 		chunks.push(value);
 	}
-	return concat(chunks, size).buffer as ArrayBuffer;
+	return joinChunks(chunks, size).buffer as ArrayBuffer;
 }
 
 function tooLarge(maxBytes: number): HttpError {

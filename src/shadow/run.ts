@@ -100,7 +100,7 @@ function verdictOf(
 	champion: BodyReport | null,
 	run: ShadowRun,
 ): { agreed: boolean | null; reason?: string } {
-	if (!champion || champion.outcome !== "ok")
+	if (champion?.outcome !== "ok")
 		return { agreed: null, reason: "the champion's answer did not arrive whole" };
 	if (!candidate)
 		return {

@@ -6,7 +6,7 @@
  */
 import { env, exports } from "cloudflare:workers";
 import OpenAI from "openai";
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { replyWords } from "../../examples/models/chat";
 import type { DeploymentSpecInput } from "../../src/config/spec";
 import { look } from "../helpers/controller";

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { SseReader } from "../../src/llm/sse";
 import { costOf, tokensPerSecond, usageOf, usageOfText } from "../../src/llm/usage";
-import { drain, monitorBody } from "../../src/routing/body-monitor";
+import { copyWhole, drain, monitorBody, readWhole } from "../../src/routing/body-monitor";
 
 const encoder = new TextEncoder();
 
@@ -217,6 +217,69 @@ describe("the body monitor", () => {
 			sse: false,
 			captureChars: 0,
 		});
+		const reader = leaving.stream.getReader();
+		await reader.read();
+		await reader.cancel("gone");
+		expect((await leaving.done).outcome).toBe("client");
+	});
+});
+
+describe("reading a complete answer (no stream to watch)", () => {
+	const base = { startedAt: Date.now() };
+
+	it("serves every byte and keeps the same text however the body is chunked (property)", async () => {
+		await fc.assert(
+			fc.asyncProperty(fc.array(fc.string({ maxLength: 16 }), { maxLength: 12 }), async (parts) => {
+				const whole = parts.join("");
+				const copied = copyWhole(streamOf(parts), { ...base, captureChars: 1000 });
+				expect(await text(copied.stream)).toBe(whole);
+				expect((await copied.done).captured).toEqual({ text: whole, truncated: false });
+				const read = await readWhole(streamOf(parts), { ...base, captureChars: 1000 });
+				expect(read).toMatchObject({ outcome: "ok", captured: { text: whole, truncated: false } });
+			}),
+			{ seed: 12, numRuns: 100 },
+		);
+	});
+
+	it("cuts the text it keeps at captureChars, says so, and reads no usage from a cut answer", async () => {
+		const answer = JSON.stringify({
+			usage: { prompt_tokens: 4, completion_tokens: 2 },
+			pad: "x".repeat(50),
+		});
+		const cut = await readWhole(streamOf([answer]), { ...base, captureChars: 10 });
+		expect(cut.captured).toEqual({ text: answer.slice(0, 10), truncated: true });
+		expect(cut.usage).toBeUndefined();
+		const whole = await readWhole(streamOf([answer]), { ...base, captureChars: 1000 });
+		expect(whole.usage).toEqual({ promptTokens: 4, completionTokens: 2 });
+		// Far past the cap it stops reading: a long answer is never held whole.
+		const long = await readWhole(streamOf(Array.from({ length: 100 }, () => "y".repeat(10))), {
+			...base,
+			captureChars: 10,
+		});
+		expect(long.bytes).toBeLessThan(100 * 10);
+		expect(long.captured?.truncated).toBe(true);
+	});
+
+	it("says a body that breaks is a stream failure, and a client that leaves is the client's", async () => {
+		const broken = () =>
+			new ReadableStream<Uint8Array>({
+				start(controller) {
+					controller.enqueue(encoder.encode("partial"));
+				},
+				pull(controller) {
+					controller.error(new Error("connection reset"));
+				},
+			});
+		expect(await readWhole(broken(), { ...base, captureChars: 100 })).toMatchObject({
+			outcome: "stream",
+			bytes: 7,
+			error: "connection reset",
+		});
+		const copied = copyWhole(broken(), { ...base, captureChars: 100 });
+		await expect(text(copied.stream)).rejects.toThrow(/reset/);
+		expect((await copied.done).outcome).toBe("stream");
+
+		const leaving = copyWhole(streamOf(["a", "b", "c"], 5), { ...base, captureChars: 100 });
 		const reader = leaving.stream.getReader();
 		await reader.read();
 		await reader.cancel("gone");
