@@ -93,6 +93,15 @@ export function exposure(a: VariantAggregate): number {
 	return a.requests - a.diverted - a.clientFaults;
 }
 
+/**
+ * The requests that count toward a decision's sample size and its sample
+ * ratio: all but those the client broke (bad input, a client gone), which a
+ * client could otherwise send to fill a step or skew the split.
+ */
+export function counted(a: VariantAggregate): number {
+	return a.requests - a.clientFaults;
+}
+
 /** Errors as a proportion of the exposure, for the rate tests. */
 export function errorProportion(a: VariantAggregate): { successes: number; n: number } {
 	return { successes: errorsOf(a), n: exposure(a) };

@@ -15,6 +15,7 @@ import type { DeploymentSpec } from "../config/spec";
 import type { RolloutState } from "../config/state";
 import { routingOf } from "../config/state";
 import {
+	counted,
 	errorsOf,
 	exposure,
 	type FeedbackMinute,
@@ -357,7 +358,7 @@ function canaryReport(context: Context): CanaryReport {
 	const comparisonSteps = Math.max(1, policy.steps.filter((w) => w < 100).length);
 	const srmKey = `srm_${threshold}_${Number.isFinite(sinceMinute) ? sinceMinute : 0}`;
 	const srm = sequentialSrm(
-		step.map((s) => ({ champion: s.champion.requests, candidate: s.candidate.requests })),
+		step.map((s) => ({ champion: counted(s.champion), candidate: counted(s.candidate) })),
 		threshold / 10_000,
 		{
 			alpha: (srmAborts ? alpha : policy.srmAlpha) / comparisonSteps,
@@ -377,8 +378,8 @@ function canaryReport(context: Context): CanaryReport {
 			elapsedSeconds: since ? Math.max(0, (now - Date.parse(since)) / 1000) : 0,
 			bakeSeconds: policy.bakeSeconds,
 			minRequests: policy.minRequests,
-			champion: stepChampion.requests,
-			candidate: stepCandidate.requests,
+			champion: counted(stepChampion),
+			candidate: counted(stepCandidate),
 		},
 		rollout: {
 			champion: summarize(champion, totals.champion),
@@ -471,7 +472,7 @@ function abReport(context: Context): AbReport {
 	const current = strata.filter((s) => s.threshold === threshold);
 	const srmKey = `srm_${threshold}`;
 	const srm = sequentialSrm(
-		current.map((s) => ({ champion: s.champion.requests, candidate: s.candidate.requests })),
+		current.map((s) => ({ champion: counted(s.champion), candidate: counted(s.candidate) })),
 		threshold / 10_000,
 		{ alpha: policy.srmAlpha, previousPValue: context.prior(srmKey) },
 	);

@@ -233,8 +233,10 @@ function decideAb(
 			"srm",
 			`holding: sample ratio mismatch (χ² p = ${formatP(report.srm.pValue)}); results cannot be trusted`,
 		);
-	const enough =
-		report.champion.requests >= policy.minSamples && report.candidate.requests >= policy.minSamples;
+	// A client's faults fill no sample.
+	const champion = report.champion.requests - report.champion.clientFaults;
+	const candidate = report.candidate.requests - report.candidate.clientFaults;
+	const enough = champion >= policy.minSamples && candidate >= policy.minSamples;
 	if (report.verdict !== "no_difference_yet" && enough && policy.autoConclude) {
 		const winner = report.verdict === "candidate_better" ? "candidate" : "champion";
 		const reason = `concluded: ${report.summary}; ${winner} serves everyone`;
@@ -251,10 +253,7 @@ function decideAb(
 		};
 	}
 	if (!enough) {
-		const missing = Math.max(
-			policy.minSamples - report.champion.requests,
-			policy.minSamples - report.candidate.requests,
-		);
+		const missing = Math.max(policy.minSamples - champion, policy.minSamples - candidate);
 		return hold(
 			"waiting_for_data",
 			`collecting: ${missing} more requests per variant before a verdict can conclude (${report.summary})`,

@@ -14,6 +14,8 @@ export interface VariantSummary {
 	timeouts: number;
 	networkErrors: number;
 	fallbacks: number;
+	/** Requests the client broke (bad input, gone): they count toward nothing. */
+	clientFaults: number;
 	latency: { n: number; mean: number; p50: number; p95: number; p99: number };
 	feedback: { n: number; mean: number };
 }
@@ -28,6 +30,7 @@ export function summarize(a: VariantAggregate, feedback?: Moments): VariantSumma
 		timeouts: a.timeouts,
 		networkErrors: a.networkErrors,
 		fallbacks: a.fallbacks,
+		clientFaults: a.clientFaults,
 		latency: {
 			n: a.latency.n,
 			mean: a.latency.mean,

@@ -54,12 +54,17 @@ export interface PredictionInput {
 	breaker: Breaker;
 }
 
+const UNRECORDED: Recorder = { observe() {}, compare() {} };
+
 export async function proxyPrediction(
 	c: Context<AppEnv>,
 	input: PredictionInput,
 ): Promise<Response> {
-	const { spec, state, settings, recorder, target } = input;
+	const { spec, state, settings, target } = input;
 	const request = c.req.raw;
+	// A preflight or a HEAD passes through but is no prediction: it counts for nothing.
+	const predicting = request.method !== "OPTIONS" && request.method !== "HEAD";
+	const recorder = predicting ? input.recorder : UNRECORDED;
 	const env = c.env;
 	const keys = signingKeys(env);
 	const time = Date.now();
@@ -76,7 +81,7 @@ export async function proxyPrediction(
 		(routing.mode === "split"
 			? assignVariant(saltOf(spec), unit.id, routing.threshold, spec.assignment.hashVersion)
 			: "champion");
-	const shadowing = routing.mode === "shadow" && override === null;
+	const shadowing = routing.mode === "shadow" && override === null && predicting;
 	// An open breaker diverts the candidate's units to the champion, before any call.
 	const diverted = assigned === "candidate" && override === null && input.breaker.open;
 	const mayFallBack = assigned === "candidate" && spec.fallback && override === null && !diverted;
@@ -144,7 +149,8 @@ export async function proxyPrediction(
 	let result = await send(served);
 	// The breaker watches the candidate's own requests; a client's fault tells it nothing.
 	const breakerSees = (outcome: Outcome) => {
-		if (assigned !== "candidate" || override !== null || diverted || outcome === "client") return;
+		if (!predicting || assigned !== "candidate" || override !== null || diverted) return;
+		if (outcome === "client") return;
 		if (input.breaker.record(Date.now(), isVariantFault(outcome))) {
 			breakerStats.trips += 1;
 			log("breaker_opened", { deployment: spec.name });

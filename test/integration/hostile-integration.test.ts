@@ -101,6 +101,21 @@ describe("client faults are never model faults", () => {
 		expect(t.candidate).toMatchObject({ requests: 1, clientFaults: 1, errors5xx: 0, fallbacks: 0 });
 	});
 
+	it("passes a preflight and a HEAD through but counts neither: only predictions are measured", async () => {
+		const name = uniqueName("no-count");
+		await deploy(name, 100);
+		for (const method of ["OPTIONS", "HEAD", "OPTIONS", "HEAD"]) {
+			const res = await predict(name, { method });
+			expect(res.headers.get("x-model-variant")).toBe("candidate");
+			await res.arrayBuffer();
+		}
+		const counted = await predict(name);
+		await counted.arrayBuffer();
+		// Only the one POST is stored, though the four others were recorded (or not) before it.
+		const t = await waitForRequests(name, 1);
+		expect(t.candidate.requests + t.champion.requests).toBe(1);
+	});
+
 	it("counts a client that goes away as a client fault, not a network error", async () => {
 		const name = uniqueName("gone");
 		await deploy(name, 100, {

@@ -82,6 +82,21 @@ describe("canary decisions", () => {
 		expect(decision.next).toBeUndefined();
 	});
 
+	it("counts no client fault toward minRequests or the sample ratio: junk cannot fill a step or skew the split", () => {
+		// 200 valid candidate requests at 5 %, padded with 2,000 a client broke (bad input, gone).
+		const junk = (requests: number, faults: number) =>
+			aggregate(requests + faults, 0, 80, { requests: requests + faults, clientFaults: faults });
+		const padded = windows(500, aggregate(3800, 19), junk(200, 2000));
+		const { decision, report } = decideWith(spec, running(5, 1), padded);
+		expect(decision).toMatchObject({ kind: "hold", code: "waiting_for_data" });
+		expect(decision.reason).toMatch(/300 more candidate requests \(200 of 500\)/);
+		expect(report.strategy === "canary" && report.srm.mismatch).toBe(false);
+		// Counted as requests, the same padding is a glaring mismatch.
+		const counted = windows(500, aggregate(3800, 19), aggregate(2200, 0));
+		const plain = decideWith(spec, running(5, 1), counted).report;
+		expect(plain.strategy === "canary" && plain.srm.mismatch).toBe(true);
+	});
+
 	it("does not abort on a handful of errors before minRequests: two errors prove nothing yet", () => {
 		const { decision } = decideWith(spec, running(5, 1), split(5, 300, 0.0, 0.1));
 		expect(decision).toMatchObject({ kind: "hold", code: "waiting_for_data" });
@@ -491,6 +506,13 @@ describe("A/B verdicts", () => {
 			w(0.1, 0.13),
 		);
 		expect(decision).toMatchObject({ kind: "hold", code: "waiting_for_data" });
+		// Requests a client broke fill no sample: 5,000 valid and 6,000 junk are still 5,000.
+		const padded = w(0.1, 0.13);
+		const junk = { requests: 11_000, clientFaults: 6000 };
+		padded.minutes = padded.minutes.map((r) => ({ ...r, aggregate: { ...r.aggregate, ...junk } }));
+		const held = decideWith(ab({ autoConclude: true, minSamples: 10_000 }), running(50, 0), padded);
+		expect(held.decision).toMatchObject({ kind: "hold", code: "waiting_for_data" });
+		expect(held.decision.reason).toMatch(/5000 more requests per variant/);
 	});
 
 	it("compares within time: a weight raised while feedback improves for both arms does not favour the candidate", () => {
