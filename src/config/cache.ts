@@ -28,6 +28,7 @@
  *   one by one, unknown ones cached too; the cache holds at most MAX_ENTRIES.
  */
 
+import { logError as log } from "../lib/log";
 import { parseSpecFor, parseState, readIndex, readRaw } from "./kv";
 import type { ConfigIssue, Parsed } from "./parse";
 import type { DeploymentSpec } from "./spec";
@@ -313,8 +314,4 @@ function view(entry: Entry): DeploymentView {
 		};
 	}
 	return { kind: "unavailable", issues: spec.issues ?? [] };
-}
-
-function log(event: string, fields: Record<string, unknown>): void {
-	console.error(JSON.stringify({ level: "error", event, ...fields }));
 }

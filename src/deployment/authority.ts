@@ -18,6 +18,7 @@ import type { RescuedConfig } from "../config/cache";
 import { deleteKeys, publishState, readDeployment, writeSpec } from "../config/kv";
 import type { DeploymentSpec } from "../config/spec";
 import { PENDING, type RolloutState } from "../config/state";
+import { logError } from "../lib/log";
 import type { AnalysisReport } from "../rollout/analysis";
 import { analyze } from "../rollout/analysis";
 import { reconcile } from "../rollout/reconcile";
@@ -287,5 +288,5 @@ export class Authority {
 class DryRun extends Error {}
 
 function log(event: string, deployment: string, error: unknown): void {
-	console.error(JSON.stringify({ level: "error", event, deployment, message: String(error) }));
+	logError(event, { deployment, message: String(error) });
 }

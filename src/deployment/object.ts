@@ -16,6 +16,7 @@ import type { RescuedConfig } from "../config/cache";
 import { settingsOf } from "../config/settings";
 import type { DeploymentSpec } from "../config/spec";
 import { epochOf } from "../config/state";
+import { logError } from "../lib/log";
 import type { AggregateRow, FeedbackAggregate } from "../metrics/aggregate";
 import type { IngestBatch } from "../metrics/batch";
 import { MINUTE_MS, minuteRange } from "../metrics/windows";
@@ -326,5 +327,5 @@ export class DeploymentObject extends DurableObject<Env> {
 }
 
 function log(event: string, deployment: string, error: unknown): void {
-	console.error(JSON.stringify({ level: "error", event, deployment, message: String(error) }));
+	logError(event, { deployment, message: String(error) });
 }

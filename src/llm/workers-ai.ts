@@ -6,6 +6,8 @@
  * body monitor see one protocol whatever serves them.
  */
 
+import { logError } from "../lib/log";
+
 /** The part of the AI binding Switchyard calls. */
 export interface AiRunner {
 	run(model: string, inputs: unknown, options?: unknown): Promise<unknown>;
@@ -35,13 +37,52 @@ export async function runAi(
 		);
 	}
 	const options = model.gateway ? { gateway: { id: model.gateway } } : undefined;
-	const result = await ai.run(model.model, inputs, options);
+	let result: unknown;
+	try {
+		result = await ai.run(model.model, inputs, options);
+	} catch (error) {
+		return aiErrorResponse(error);
+	}
 	if (result instanceof ReadableStream) {
 		return new Response(result.pipeThrough(toOpenAiChunks(model.model)), {
 			headers: { "content-type": "text/event-stream; charset=utf-8" },
 		});
 	}
 	return Response.json(toOpenAiCompletion(model.model, result));
+}
+
+/**
+ * Workers AI's internal error codes by whose fault they are. The input's
+ * (a bad prompt, too large) are the client's: a 4xx, charged to no variant.
+ * A model that does not exist or is not allowed is the variant's own
+ * misconfiguration, and no capacity is the platform's: both are a 5xx the
+ * variant answers for, like a timeout. Unknown codes are the variant's.
+ */
+const AI_ERROR_STATUS: Record<string, number> = {
+	"3003": 400, // incomplete request
+	"3006": 413, // request too large
+	"5004": 400, // invalid data
+	"5006": 400, // input validation
+	"3007": 504, // timeout
+	"3008": 504, // aborted
+};
+
+/** The answer for an error the AI binding threw: an OpenAI-style error body with a status by fault. */
+export function aiErrorResponse(error: unknown): Response {
+	const message = error instanceof Error ? error.message : String(error);
+	logError("ai_failed", { message });
+	const code = /\b([35]\d{3})\b/.exec(message)?.[1];
+	const status = (code && AI_ERROR_STATUS[code]) || 502;
+	return Response.json(
+		{
+			error: {
+				code: status < 500 ? "invalid_request" : "model_error",
+				message: status < 500 ? message : "the model failed",
+				...(code ? { ai_code: Number(code) } : {}),
+			},
+		},
+		{ status },
+	);
 }
 
 /** A Workers AI answer (`{response, usage}`) as a `chat.completion`; one that already is passes as is. */

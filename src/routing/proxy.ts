@@ -11,6 +11,7 @@ import type { KvRolloutState } from "../config/state";
 import { epochOf, routingOf } from "../config/state";
 import { HttpError } from "../errors";
 import { signingKeys } from "../lib/keys";
+import { logError as log } from "../lib/log";
 import { type AnswerStats, answerStats } from "../llm/answer";
 import type { Observation, Recorder } from "../metrics/observation";
 import { completeShadow, type ShadowCopy } from "../shadow/run";
@@ -391,10 +392,6 @@ function withHeaders(error: HttpError, headers: Record<string, string>): HttpErr
 
 function hostOf(origin: string): string {
 	return origin.slice(origin.indexOf("//") + 2);
-}
-
-function log(event: string, fields: Record<string, unknown>): void {
-	console.error(JSON.stringify({ level: "error", event, ...fields }));
 }
 
 /** A client fault observed before any backend was called (the body could not be read). */

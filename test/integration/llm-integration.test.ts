@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { replyWords } from "../../examples/models/chat";
 import type { DeploymentSpecInput } from "../../src/config/spec";
 import { look } from "../helpers/controller";
-import { deploy, ORIGIN, uniqueName } from "../helpers/edge";
+import { deploy, ORIGIN, predict, uniqueName } from "../helpers/edge";
 import { store, totals, waitForRequests } from "../helpers/metrics";
 
 const chatBackends = {
@@ -248,5 +248,37 @@ describe("Workers AI as a backend", () => {
 		expect(await streamed(client(name))).toBe(text);
 		const t = await waitForRequests(name, 2);
 		expect(t.candidate.answers.completionTokens?.moments).toMatchObject({ n: 2, mean: 7 });
+	});
+
+	it("answers a bad input as the client's 400 and a missing model as the variant's 5xx", async () => {
+		const name = uniqueName("chat-ai-errors");
+		await deploy(name, 100, { ...ai, fallback: false });
+		const bad = await predict(name, {
+			path: "/chat/completions",
+			body: JSON.stringify({ messages: [] }),
+		});
+		expect(bad.status).toBe(400);
+		expect(await bad.json()).toMatchObject({ error: { code: "invalid_request", ai_code: 5006 } });
+		const broken = uniqueName("chat-ai-missing");
+		await deploy(broken, 100, {
+			...ai,
+			fallback: false,
+			candidate: { version: "missing", ai: { model: "@cf/missing/model" } },
+		});
+		const failed = await predict(broken, {
+			path: "/chat/completions",
+			body: JSON.stringify({ messages: [{ role: "user", content: "hi" }] }),
+		});
+		expect(failed.status).toBe(502);
+		// The model's internals stay in the logs.
+		expect(JSON.stringify(await failed.json())).not.toMatch(/No such model/);
+		const [t, u] = await Promise.all([waitForRequests(name, 1), waitForRequests(broken, 1)]);
+		expect(t.candidate).toMatchObject({
+			requests: 1,
+			clientFaults: 1,
+			errors5xx: 0,
+			networkErrors: 0,
+		});
+		expect(u.candidate).toMatchObject({ requests: 1, clientFaults: 0, errors5xx: 1 });
 	});
 });

@@ -14,6 +14,13 @@ export class AiStub extends WorkerEntrypoint {
 		inputs: { messages?: { content?: string }[]; stream?: boolean },
 		options?: { gateway?: { id?: string } },
 	): Promise<unknown> {
+		// Errors as Workers AI throws them: "<code>: <message>".
+		if (model === "@cf/missing/model")
+			throw new Error("5007: No such model @cf/missing/model or task");
+		if (inputs.messages?.length === 0)
+			throw new Error(
+				"5006: Error: oneOf at '/' not met, 0 matches: required properties at '/' are 'messages'",
+			);
 		const words = [
 			`${model}`,
 			`via`,
