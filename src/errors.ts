@@ -56,6 +56,8 @@ export const ERROR_STATUS = {
 	rebucket_refused: 409,
 	/** Feedback for a request older than FEEDBACK_WINDOW_DAYS. */
 	request_id_expired: 410,
+	/** Feedback for a request that got an error, not an answer. */
+	request_failed: 422,
 	payload_too_large: 413,
 	/** A body that is not sent as JSON. */
 	unsupported_media_type: 415,

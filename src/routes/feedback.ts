@@ -18,6 +18,8 @@ import { loadDeployment } from "../config/cache";
 import { settingsOf } from "../config/settings";
 import type { FeedbackPolicy } from "../config/spec";
 import { HttpError } from "../errors";
+import { clientKey } from "../lib/address";
+import { readBody } from "../lib/body";
 import { signingKeys } from "../lib/keys";
 import { verifyRequestId } from "../routing/request-id";
 import type { AppEnv } from "../types";
@@ -46,6 +48,9 @@ function checkValue(policy: FeedbackPolicy, value: number): void {
 		);
 }
 
+/** The largest feedback body read. */
+export const FEEDBACK_MAX_BYTES = 4096;
+
 export const feedbackRoutes = new Hono<AppEnv>().post("/", async (c) => {
 	const token = await bearer(c.req.header("authorization"), c.env.FEEDBACK_TOKEN ?? "");
 	if (token === false)
@@ -54,14 +59,16 @@ export const feedbackRoutes = new Hono<AppEnv>().post("/", async (c) => {
 		});
 	if (token === null) {
 		// Tokenless feedback is public feedback: limited per client before any work is done.
-		const client = c.req.header("cf-connecting-ip") ?? "unknown";
+		const client = clientKey(c.req.header("cf-connecting-ip"));
 		const { success } = await c.env.FEEDBACK_LIMITER.limit({ key: client });
 		if (!success)
 			throw new HttpError(429, "rate_limited", "too much feedback from this client; slow down");
 	}
+	// A feedback body is a few dozen bytes: read no more than FEEDBACK_MAX_BYTES of it.
+	const raw = await readBody(c.req.raw, FEEDBACK_MAX_BYTES);
 	let body: unknown;
 	try {
-		body = await c.req.json();
+		body = JSON.parse(new TextDecoder().decode(raw ?? new ArrayBuffer(0)));
 	} catch {
 		throw new HttpError(
 			400,
@@ -102,6 +109,12 @@ export const feedbackRoutes = new Hono<AppEnv>().post("/", async (c) => {
 			`feedback is accepted for ${settings.FEEDBACK_WINDOW_DAYS} days after a request`,
 		);
 	}
+	if (claims.failed)
+		throw new HttpError(
+			422,
+			"request_failed",
+			"the request got an error, not an answer: there is nothing to give feedback on",
+		);
 	const deployment = await loadDeployment(c.env.CONFIG, claims.deployment, {
 		ttlMs: settings.CONFIG_TTL_SECONDS * 1000,
 	});

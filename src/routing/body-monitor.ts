@@ -10,6 +10,7 @@
  * The idle clock runs only while the client is waiting for the next chunk:
  * the stream is pulled, so a slow reader never makes a backend look idle.
  */
+import { joinChunks } from "../lib/body";
 import { SseReader } from "../llm/sse";
 import { type Usage, usageOfText } from "../llm/usage";
 
@@ -226,17 +227,6 @@ function failed(options: WholeOptions, bytes: number, error: unknown): BodyRepor
 		bytes,
 		error: error instanceof Error ? error.message : String(error),
 	};
-}
-
-/** The chunks of a body, end to end. */
-export function joinChunks(chunks: Uint8Array[], size: number): Uint8Array {
-	const joined = new Uint8Array(size);
-	let offset = 0;
-	for (const chunk of chunks) {
-		joined.set(chunk, offset);
-		offset += chunk.byteLength;
-	}
-	return joined;
 }
 
 /**

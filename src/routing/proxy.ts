@@ -10,6 +10,7 @@ import { saltOf } from "../config/spec";
 import type { KvRolloutState } from "../config/state";
 import { epochOf, routingOf } from "../config/state";
 import { HttpError } from "../errors";
+import { readBody } from "../lib/body";
 import { signingKeys } from "../lib/keys";
 import { logError as log } from "../lib/log";
 import { type AnswerStats, answerStats } from "../llm/answer";
@@ -17,14 +18,7 @@ import type { Observation, Recorder } from "../metrics/observation";
 import { completeShadow, type ShadowCopy } from "../shadow/run";
 import type { AppEnv } from "../types";
 import { assignVariant, type Variant } from "./assign";
-import {
-	type BodyReport,
-	copyWhole,
-	drain,
-	joinChunks,
-	monitorBody,
-	readWhole,
-} from "./body-monitor";
+import { type BodyReport, copyWhole, drain, monitorBody, readWhole } from "./body-monitor";
 import { type Breaker, breakerStats } from "./breaker";
 import {
 	type BackendResult,
@@ -92,6 +86,7 @@ export async function proxyPrediction(
 		fallback: false,
 		diverted,
 		pinned: override !== null,
+		failed: false,
 		time,
 		unit: unitTag(unit.id),
 	};
@@ -112,6 +107,7 @@ export async function proxyPrediction(
 	const body = await readBody(request, spec.maxBodyBytes).catch(async (error: unknown) => {
 		const fault = error instanceof HttpError ? error : clientClosed();
 		recorder.observe(clientFault(spec.name, assigned, segment, time));
+		claims.failed = true;
 		throw new HttpError(fault.status, fault.code, fault.message, undefined, {
 			"x-request-id": await signRequestId(keys, claims),
 		});
@@ -182,6 +178,8 @@ export async function proxyPrediction(
 		});
 	};
 
+	// An error (from Switchyard or the backend) is no answer anyone can give feedback on.
+	claims.failed = result.outcome !== "ok";
 	const headers = await own(served);
 	const response = result.response;
 	if (!response) {
@@ -349,35 +347,6 @@ function startShadowCall(
  * the declared length first). A client that goes away meanwhile is a client
  * fault (thrown as such).
  */
-async function readBody(request: Request, maxBytes: number): Promise<ArrayBuffer | null> {
-	if (request.body === null || request.method === "GET" || request.method === "HEAD") return null;
-	const declared = request.headers.get("content-length");
-	if (declared !== null && Number(declared) > maxBytes) throw tooLarge(maxBytes);
-	if (declared !== null && Number.isFinite(Number(declared))) return request.arrayBuffer();
-	const reader = request.body.getReader();
-	const chunks: Uint8Array[] = [];
-	let size = 0;
-	for (;;) {
-		const { done, value } = await reader.read();
-		if (done) break;
-		size += value.byteLength;
-		if (size > maxBytes) {
-			await reader.cancel();
-			throw tooLarge(maxBytes);
-		}
-		chunks.push(value);
-	}
-	return joinChunks(chunks, size).buffer as ArrayBuffer;
-}
-
-function tooLarge(maxBytes: number): HttpError {
-	return new HttpError(
-		413,
-		"payload_too_large",
-		`the request body is larger than this deployment accepts (${maxBytes} bytes)`,
-	);
-}
-
 function clientClosed(): HttpError {
 	return new HttpError(
 		400,

@@ -10,7 +10,8 @@
  *   treat: a fallback answered by the champion is still the candidate's
  *   request); flags, in this order, any of f (the candidate failed and the
  *   champion answered), d (an open breaker sent it to the champion), q (pinned
- *   by a QA override: never analysed); time = Unix ms in base 36; unit = 8 hex
+ *   by a QA override: never analysed), x (no answer: the client got an
+ *   error, so there is nothing to give feedback on); time = Unix ms in base 36; unit = 8 hex
  *   digits of a hash of the unit (one unit's feedback can be bounded without
  *   revealing who it is); nonce = 8 hex digits; key id = the signing key's id
  *   (rotation, see lib/keys.ts); mac = HMAC-SHA-256(key, DOMAIN + everything
@@ -24,7 +25,7 @@ import { murmur3 } from "./hash";
 
 const DOMAIN = "switchyard-request-id\n";
 const PATTERN =
-	/^v2\.([a-z0-9][a-z0-9-]{0,62})\.([0-9a-z]{6})\.([ab])(f?)(d?)(q?)\.([0-9a-z]{1,11})\.([0-9a-f]{8})\.([0-9a-f]{8})\.([A-Za-z0-9_-]{22})$/;
+	/^v2\.([a-z0-9][a-z0-9-]{0,62})\.([0-9a-z]{6})\.([ab])(f?)(d?)(q?)(x?)\.([0-9a-z]{1,11})\.([0-9a-f]{8})\.([0-9a-f]{8})\.([A-Za-z0-9_-]{22})$/;
 
 export interface RequestIdClaims {
 	deployment: string;
@@ -36,6 +37,8 @@ export interface RequestIdClaims {
 	diverted: boolean;
 	/** Pinned by a QA override: kept out of every analysis. */
 	pinned: boolean;
+	/** The client got an error, not an answer: no feedback can be about it. */
+	failed: boolean;
 	/** Unix time in milliseconds. */
 	time: number;
 	/** 8 hex digits identifying the unit (not reversible to it). */
@@ -91,7 +94,7 @@ function nonce(): string {
 
 /** Mints a signed request id with the current key. */
 export async function signRequestId(keys: SigningKeys, claims: RequestIdClaims): Promise<string> {
-	const flags = `${claims.fallback ? "f" : ""}${claims.diverted ? "d" : ""}${claims.pinned ? "q" : ""}`;
+	const flags = `${claims.fallback ? "f" : ""}${claims.diverted ? "d" : ""}${claims.pinned ? "q" : ""}${claims.failed ? "x" : ""}`;
 	const variant = claims.assigned === "candidate" ? "b" : "a";
 	const body = `v2.${claims.deployment}.${keys.current.id}.${variant}${flags}.${claims.time.toString(36)}.${claims.unit}.${nonce()}`;
 	return `${body}.${await mac(keys.current.secret, body)}`;
@@ -104,7 +107,8 @@ export async function verifyRequestId(
 ): Promise<RequestIdClaims | null> {
 	const match = PATTERN.exec(id);
 	if (!match) return null;
-	const [, deployment, kid, variant, f, d, q, time, unit, , given] = match as unknown as string[];
+	const [, deployment, kid, variant, f, d, q, x, time, unit, , given] =
+		match as unknown as string[];
 	const key = keys.byId.get(kid ?? "");
 	if (!key || given === undefined) return null;
 	const body = id.slice(0, id.length - given.length - 1);
@@ -115,6 +119,7 @@ export async function verifyRequestId(
 		fallback: f === "f",
 		diverted: d === "d",
 		pinned: q === "q",
+		failed: x === "x",
 		time: Number.parseInt(time ?? "", 36),
 		unit: unit ?? "",
 	};

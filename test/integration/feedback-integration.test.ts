@@ -40,6 +40,7 @@ const claims = (deployment: string, time: number) => ({
 	fallback: false,
 	diverted: false,
 	pinned: false,
+	failed: false,
 	time,
 	unit: unitTag("someone"),
 });
@@ -272,5 +273,33 @@ describe("request ids through a key rotation", () => {
 		expect(res.status).toBe(200);
 		await res.arrayBuffer();
 		expect((await sendFeedback({ requestId, value: 1 })).status).toBe(200);
+	});
+});
+
+describe("feedback on an error", () => {
+	it("reads no more than 4 KB of a feedback body (413)", async () => {
+		const res = await sendFeedback({ requestId: "x", value: 1, padding: "x".repeat(8192) });
+		expect(res.status).toBe(413);
+		expect(await res.json()).toMatchObject({ error: { code: "payload_too_large" } });
+	});
+
+	it("refuses feedback for a request that got an error, not an answer (422 request_failed)", async () => {
+		const name = uniqueName("fb-failed");
+		await deploy(name, 100, {
+			candidate: { version: "v2", service: "MODEL_BROKEN" },
+			fallback: false,
+		});
+		const failed = await predict(name);
+		expect(failed.status).toBe(500);
+		await failed.arrayBuffer();
+		const requestId = failed.headers.get("x-request-id") ?? "";
+		const res = await sendFeedback({ requestId, value: 1 });
+		expect(res.status).toBe(422);
+		expect(await res.json()).toMatchObject({ error: { code: "request_failed" } });
+		// A client's own bad request is no answer either.
+		const junk = await predict(name, { method: "GET" });
+		await junk.arrayBuffer();
+		const refused = await sendFeedback({ requestId: junk.headers.get("x-request-id"), value: 1 });
+		expect(refused.status).toBe(422);
 	});
 });

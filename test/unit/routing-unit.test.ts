@@ -158,6 +158,7 @@ describe("signed request ids", () => {
 		fallback: true,
 		diverted: false,
 		pinned: false,
+		failed: false,
 		time: 1_764_000_000_123,
 		unit: unitTag("visitor-1"),
 	};
@@ -170,6 +171,12 @@ describe("signed request ids", () => {
 		expect(await verifyRequestId(keys, id)).toEqual(claims);
 		const pinned = { ...claims, assigned: "champion" as const, fallback: false, pinned: true };
 		expect(await verifyRequestId(keys, await signRequestId(keys, pinned))).toEqual(pinned);
+		const failed = { ...claims, failed: true };
+		const failedId = await signRequestId(keys, failed);
+		expect(failedId).toMatch(/\.bfx\./);
+		expect(await verifyRequestId(keys, failedId)).toEqual(failed);
+		// The flag is signed: an error's id cannot pass for an answer's.
+		expect(await verifyRequestId(keys, failedId.replace(".bfx.", ".bf."))).toBeNull();
 	});
 
 	it("rejects a tampered id, another key's id and garbage", async () => {
