@@ -3,6 +3,7 @@ import { defineConfig } from "vitest/config";
 import { BUILD_DIR } from "./test/global-setup.ts";
 import {
 	TEST_ADMIN_TOKEN,
+	TEST_BACKEND_KEY,
 	TEST_FEEDBACK_TOKEN,
 	TEST_SIGNING_KEY,
 	TEST_WEBHOOK_SECRET,
@@ -73,6 +74,8 @@ export default defineConfig({
 								SIGNING_KEY: TEST_SIGNING_KEY,
 								FEEDBACK_TOKEN: TEST_FEEDBACK_TOKEN,
 								WEBHOOK_SECRET: TEST_WEBHOOK_SECRET,
+								// A backend credential (a spec's backend `auth.secret`).
+								BACKEND_KEY: TEST_BACKEND_KEY,
 								// Webhook retries within a test: 200 ms, 400 ms, … 6 attempts in about 6 s.
 								WEBHOOK_RETRY_BASE_MS: "200",
 								WEBHOOK_MAX_ATTEMPTS: "6",

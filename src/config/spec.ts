@@ -47,6 +47,24 @@ export const AiModel = z.strictObject({
 	gateway: z.string().min(1).max(100).optional(),
 });
 
+/**
+ * A credential Switchyard sends to a backend, read from a worker secret at
+ * call time (`wrangler secret put NAME`): the spec names the secret, never
+ * holds it. It replaces whatever the client sent in that header.
+ */
+export const BackendAuth = z.strictObject({
+	/** The worker secret (or var) holding the credential, e.g. "CANDIDATE_API_KEY". */
+	secret: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "an upper-case secret name"),
+	/** The header it goes in. */
+	header: z
+		.string()
+		.regex(/^[A-Za-z0-9-]+$/)
+		.transform((h) => h.toLowerCase())
+		.default("authorization"),
+	/** Written before the secret, e.g. "Bearer" (the default for Authorization); "" for none. */
+	scheme: z.string().max(32).optional(),
+});
+
 /** A model version and where it is served: a base URL, a service binding, or Workers AI. */
 export const Backend = z
 	.strictObject({
@@ -63,9 +81,15 @@ export const Backend = z
 		ai: AiModel.optional(),
 		/** What its answers cost (token prices or a stated-cost header). */
 		price: Price.optional(),
+		/** A credential for a url or service backend, from a worker secret. */
+		auth: BackendAuth.optional(),
 	})
 	.refine((b) => [b.url, b.service, b.ai].filter((where) => where !== undefined).length === 1, {
 		message: "a backend needs exactly one of url, service or ai",
+	})
+	.refine((b) => b.ai === undefined || b.auth === undefined, {
+		message: "a Workers AI backend takes no auth (the AI binding is the credential)",
+		path: ["auth"],
 	});
 export type Backend = z.infer<typeof Backend>;
 

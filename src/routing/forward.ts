@@ -80,6 +80,8 @@ export function climbsOut(restPath: string): boolean {
 export interface Upstream {
 	url: string;
 	fetcher?: Fetcher;
+	/** A header the backend's credential goes in, and its value. */
+	auth?: { header: string; value: string };
 	ai?: { runner: AiRunner; model: string; gateway?: string };
 }
 
@@ -96,14 +98,22 @@ export function resolveUpstream(
 		if (!isAiRunner(runner)) return { error: "the AI binding is not configured" };
 		return { url: `${origin}${restPath}${search}`, ai: { runner, ...backend.ai } };
 	}
+	let auth: Upstream["auth"];
+	if (backend.auth !== undefined) {
+		const secret: unknown = Reflect.get(env, backend.auth.secret);
+		if (typeof secret !== "string" || secret === "")
+			return { error: `secret ${backend.auth.secret} is not configured` };
+		const scheme = backend.auth.scheme ?? (backend.auth.header === "authorization" ? "Bearer" : "");
+		auth = { header: backend.auth.header, value: scheme ? `${scheme} ${secret}` : secret };
+	}
 	if (backend.service !== undefined) {
 		const binding: unknown = Reflect.get(env, backend.service);
 		if (!isFetcher(binding))
 			return { error: `service binding ${backend.service} is not configured` };
-		return { url: `${origin}${restPath}${search}`, fetcher: binding };
+		return { url: `${origin}${restPath}${search}`, fetcher: binding, ...(auth ? { auth } : {}) };
 	}
 	const base = (backend.url ?? "").replace(/\/+$/, "");
-	return { url: `${base}${restPath}${search}` };
+	return { url: `${base}${restPath}${search}`, ...(auth ? { auth } : {}) };
 }
 
 function isFetcher(value: unknown): value is Fetcher {
@@ -191,9 +201,15 @@ function send(upstream: Upstream, init: ForwardInit, signal: AbortSignal): Promi
 	// The AI binding takes no signal: race it, so it still times out.
 	if (upstream.ai)
 		return Promise.race([runAi(upstream.ai.runner, upstream.ai, init.body), rejectOnAbort(signal)]);
+	let headers = init.headers;
+	if (upstream.auth) {
+		// The client's value of that header never reaches this backend: the edge's does.
+		headers = new Headers(init.headers);
+		headers.set(upstream.auth.header, upstream.auth.value);
+	}
 	const request: RequestInit = {
 		method: init.method,
-		headers: init.headers,
+		headers,
 		body: init.body,
 		redirect: "manual",
 		signal,

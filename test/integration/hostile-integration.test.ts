@@ -8,6 +8,7 @@ import { describe, expect, it, vi } from "vitest";
 import { look } from "../helpers/controller";
 import { deploy, ORIGIN, predict, uniqueName } from "../helpers/edge";
 import { totals, waitForRequests } from "../helpers/metrics";
+import { TEST_BACKEND_KEY } from "../helpers/secrets";
 
 const echo = {
 	champion: { version: "echo", service: "MODEL_ECHO" },
@@ -163,6 +164,41 @@ describe("what reaches a backend, what reaches a client", () => {
 		expect(headers["x-forwarded-for"]).toBe("203.0.113.5");
 		expect(headers.forwarded).toBeUndefined();
 		expect(headers["x-forwarded-proto"]).toBe("http");
+	});
+
+	it("sends a backend its credential from a worker secret, never the client's", async () => {
+		const name = uniqueName("backend-auth");
+		await deploy(name, 100, {
+			...echo,
+			candidate: { ...echo.candidate, auth: { secret: "BACKEND_KEY" } },
+		});
+		const res = await predict(name, { headers: { authorization: "Bearer client-token" } });
+		const headers = ((await res.json()) as { headers: Record<string, string> }).headers;
+		expect(headers.authorization).toBe(`Bearer ${TEST_BACKEND_KEY}`);
+		// The champion has no auth: the client's header reaches it as sent.
+		const other = uniqueName("backend-auth-champion");
+		await deploy(other, 0, {
+			...echo,
+			candidate: { ...echo.candidate, auth: { secret: "BACKEND_KEY" } },
+		});
+		const plain = await predict(other, { headers: { authorization: "Bearer client-token" } });
+		const seen = ((await plain.json()) as { headers: Record<string, string> }).headers;
+		expect(seen.authorization).toBe("Bearer client-token");
+	});
+
+	it("answers a backend whose secret is missing as that variant's failure", async () => {
+		const name = uniqueName("backend-auth-missing");
+		await deploy(name, 100, {
+			...echo,
+			fallback: false,
+			candidate: { ...echo.candidate, auth: { secret: "NO_SUCH_SECRET", header: "x-api-key" } },
+		});
+		const res = await predict(name);
+		expect(res.status).toBe(502);
+		await res.arrayBuffer();
+		const t = await waitForRequests(name, 1);
+		expect(t.candidate.requests - t.candidate.clientFaults).toBe(1);
+		expect(t.candidate.clientFaults).toBe(0);
 	});
 
 	it("answers a backend failure with a code, a message and the request id, nothing internal", async () => {
