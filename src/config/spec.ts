@@ -377,7 +377,7 @@ export const DeploymentSpec = z.strictObject({
 	timeoutMs: z.number().int().min(1).max(60_000).default(3000),
 	/** Longest wait for the next chunk of an answer's body, in milliseconds. */
 	idleTimeoutMs: z.number().int().min(1).max(600_000).default(30_000),
-	/** Longest an answer's body may take in all (a long LLM stream), in milliseconds. */
+	/** Longest an answer may keep its client waiting on the backend in all (a long LLM stream), in ms. */
 	maxDurationMs: z.number().int().min(1).max(3_600_000).default(600_000),
 	/**
 	 * Read token usage from complete JSON answers too (OpenAI-compatible

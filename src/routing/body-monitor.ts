@@ -7,8 +7,10 @@
  * and the whole answer (`maxDurationMs`); the header timeout never cuts a
  * stream.
  *
- * The idle clock runs only while the client is waiting for the next chunk:
- * the stream is pulled, so a slow reader never makes a backend look idle.
+ * Both clocks run only while the client is waiting for the next chunk: the
+ * stream is pulled, so a slow reader never makes a backend look idle or
+ * slow (`maxDurationMs` bounds the time spent waiting on the backend, not
+ * the time the client takes to read).
  */
 import { joinChunks } from "../lib/body";
 import { SseReader } from "../llm/sse";
@@ -54,7 +56,9 @@ export function monitorBody(
 ): { stream: ReadableStream<Uint8Array>; done: Promise<BodyReport> } {
 	const now = options.now ?? Date.now;
 	const { startedAt, captureChars } = options;
-	const deadline = startedAt + options.maxDurationMs;
+	// Time spent waiting on the backend for body chunks, the headers' wait included.
+	let waited = 0;
+	let headersCounted = false;
 	const reader = body.getReader();
 	const decoder = options.sse || captureChars > 0 ? new TextDecoder() : undefined;
 	const events = options.sse ? new SseReader(captureChars) : undefined;
@@ -97,7 +101,12 @@ export function monitorBody(
 	};
 	const stream = new ReadableStream<Uint8Array>({
 		async pull(controller) {
-			const wait = Math.min(options.idleTimeoutMs, deadline - now());
+			const pulledAt = now();
+			if (!headersCounted) {
+				headersCounted = true;
+				waited = pulledAt - startedAt;
+			}
+			const wait = Math.min(options.idleTimeoutMs, options.maxDurationMs - waited);
 			let timer: ReturnType<typeof setTimeout> | null = null;
 			let next: ReadableStreamReadResult<Uint8Array> | typeof TIMED_OUT;
 			try {
@@ -114,8 +123,9 @@ export function monitorBody(
 				return;
 			}
 			clearTimeout(timer);
+			waited += now() - pulledAt;
 			if (next === TIMED_OUT) {
-				const limit = now() >= deadline ? "maxDurationMs" : "idleTimeoutMs";
+				const limit = wait < options.idleTimeoutMs ? "maxDurationMs" : "idleTimeoutMs";
 				const error = new Error(`the model's answer exceeded ${limit}`);
 				void reader.cancel(error).catch(() => {});
 				controller.error(error);

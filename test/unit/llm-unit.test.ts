@@ -195,6 +195,43 @@ describe("the body monitor", () => {
 		expect((await monitored.done).outcome).toBe("timeout");
 	});
 
+	it("bounds the time spent waiting on the backend, not a slow reader's: maxDurationMs", async () => {
+		// A backend that makes each chunk 15 ms after it is asked (nothing ahead), read by a
+		// client that pauses 60 ms a chunk: 75 ms waiting on the backend, 300 ms on the wall.
+		const parts = ["a", "b", "c", "d", "e"];
+		const lazy = new ReadableStream<Uint8Array>(
+			{
+				async pull(controller) {
+					const part = parts.shift();
+					if (part === undefined) return controller.close();
+					await new Promise((resolve) => setTimeout(resolve, 15));
+					controller.enqueue(encoder.encode(part));
+				},
+			},
+			{ highWaterMark: 0 },
+		);
+		const monitored = monitorBody(lazy, {
+			...base,
+			startedAt: Date.now(),
+			maxDurationMs: 200,
+			sse: false,
+			captureChars: 0,
+		});
+		const reader = monitored.stream.getReader();
+		let read = "";
+		for (;;) {
+			const next = await reader.read();
+			if (next.done) break;
+			read += new TextDecoder().decode(next.value);
+			await new Promise((resolve) => setTimeout(resolve, 60));
+		}
+		expect(read).toBe("abcde");
+		const report = await monitored.done;
+		expect(report.outcome).toBe("ok");
+		// The wall time went past the limit the backend kept to.
+		expect(report.durationMs).toBeGreaterThan(200);
+	});
+
 	it("says a body that breaks after the headers is a stream failure, and a client that leaves is the client's", async () => {
 		const broken = new ReadableStream<Uint8Array>({
 			start(controller) {
