@@ -108,7 +108,7 @@ try {
 			join(ROOT, "examples", "deployments", "demo-canary.json"),
 			"utf8",
 		);
-		const res = await fetch(`${url}/admin/api/deployments/demo-canary?rebucket=true`, {
+		const res = await fetch(`${url}/admin/api/deployments/demo-canary?rebucket=true&force=true`, {
 			method: "PUT",
 			headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
 			body: original,

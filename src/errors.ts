@@ -54,6 +54,8 @@ export const ERROR_STATUS = {
 	spec_required: 409,
 	/** A salt or hash-version change on a live deployment, without ?rebucket=true. */
 	rebucket_refused: 409,
+	/** A new backend or version for a variant of a rollout in progress, without ?force=true. */
+	backend_change_refused: 409,
 	/** Feedback for a request older than FEEDBACK_WINDOW_DAYS. */
 	request_id_expired: 410,
 	/** Feedback for a request that got an error, not an answer. */

@@ -33,7 +33,7 @@ const HELP: Record<string, string> = {
 
 commands:
   status [NAME]               deployments: strategy, status, weight, step, last decision
-  apply -f FILE [--rebucket]  create or replace a deployment from a spec (JSON)
+  apply -f FILE [--rebucket] [--force]  create or replace a deployment from a spec (JSON)
   start NAME                  start a rollout (shadow, A/B or canary, as its spec says)
   pause NAME                  stop automatic steps; traffic stays where it is
   resume NAME                 continue a paused rollout
@@ -58,7 +58,7 @@ exit codes: 0 success, 1 the API refused or could not be reached, 2 usage error`
 	status:
 		"usage: switchyard status [NAME] [--json]\n\nWithout NAME: every deployment as a table. With NAME: its state and last decision.",
 	apply:
-		"usage: switchyard apply -f FILE [--rebucket] [--json]\n\nPUTs the spec in FILE to /admin/api/deployments/<name>. --rebucket allows a salt or hash-version change on a live deployment (it reassigns users).",
+		"usage: switchyard apply -f FILE [--rebucket] [--force] [--json]\n\nPUTs the spec in FILE to /admin/api/deployments/<name>. --rebucket allows a salt or hash-version change on a live deployment (it reassigns users); --force allows a new backend or version for a variant of a rollout in progress (its metrics so far are about another model).",
 	start: "usage: switchyard start NAME [--reason TEXT]",
 	pause: "usage: switchyard pause NAME [--reason TEXT]",
 	resume: "usage: switchyard resume NAME [--reason TEXT]",
@@ -90,6 +90,7 @@ interface Options {
 	reason?: string;
 	file?: string;
 	rebucket: boolean;
+	force: boolean;
 	limit?: string;
 	interval?: string;
 }
@@ -108,6 +109,7 @@ function parse(args: string[]): { command: string; positionals: string[]; option
 				reason: { type: "string" },
 				file: { type: "string", short: "f" },
 				rebucket: { type: "boolean", default: false },
+				force: { type: "boolean", default: false },
 				limit: { type: "string" },
 				interval: { type: "string" },
 			},
@@ -227,7 +229,10 @@ async function run(
 			await ok(
 				api.deployments[":name"].$put({
 					param: { name: spec.name },
-					query: options.rebucket ? { rebucket: "true" } : {},
+					query: {
+						...(options.rebucket ? { rebucket: "true" as const } : {}),
+						...(options.force ? { force: "true" as const } : {}),
+					},
 					json: spec,
 				}),
 			)

@@ -123,7 +123,7 @@ async function runScenario(
 	const salt = `demo-${Date.now().toString(36)}`;
 	const deployment = kind === "chat" ? CHAT_DEPLOYMENT : DEPLOYMENT;
 	const spec = kind === "chat" ? chatSpec(salt) : demoSpec(faulty, salt);
-	await api(edge, "PUT", `/deployments/${deployment}?rebucket=true`, spec);
+	await api(edge, "PUT", `/deployments/${deployment}?rebucket=true&force=true`, spec);
 	const current = await api<Status>(edge, "GET", `/deployments/${deployment}`);
 	if (["running", "paused", "shadowing", "promoted"].includes(current.state.status)) {
 		await api(edge, "POST", `/deployments/${deployment}/abort`, {

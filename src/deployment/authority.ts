@@ -128,13 +128,21 @@ export class Authority {
 	/** Creates or replaces the spec (admin API). Throws when KV cannot be written. */
 	putSpec(
 		spec: DeploymentSpec,
-		rebucket: boolean,
+		allow: { rebucket: boolean; force?: boolean },
 		now: number,
 	): Promise<Published<PutSpecOutcome>> {
 		return this.serial(async () => {
 			const snapshot = await this.snapshot();
 			const raw = JSON.stringify(spec);
-			const result = this.tx((sql) => putSpec(sql, snapshot, { spec, raw, rebucket, now }));
+			const result = this.tx((sql) =>
+				putSpec(sql, snapshot, {
+					spec,
+					raw,
+					rebucket: allow.rebucket,
+					force: allow.force ?? false,
+					now,
+				}),
+			);
 			if (!result.ok) return { ...result, published: false };
 			// A pending state goes out before the spec: no leftover state can put a new spec live.
 			if (result.statePublish) await this.publishOrThrow(result.statePublish);

@@ -8,13 +8,14 @@
  */
 import type { KvDeployment } from "../config/kv";
 import type { ConfigIssue } from "../config/parse";
-import type { DeploymentSpec } from "../config/spec";
+import type { Backend, DeploymentSpec } from "../config/spec";
 import { type Actor, PENDING, type RolloutState } from "../config/state";
 import { type Json, toJson } from "../lib/json";
 import { type AnalysisReport, analyze, EMPTY_MEMORY } from "../rollout/analysis";
 import { type Decision, decide } from "../rollout/controller";
 import { reconcile, sameState } from "../rollout/reconcile";
 import { type AdminAction, applyAction } from "../rollout/transitions";
+import type { Variant } from "../routing/assign";
 import { enqueueEvent } from "./outbox";
 import { appendAudit, loadRollout, type RolloutRecord, saveRollout } from "./record";
 import { windowsFor } from "./windows";
@@ -400,11 +401,19 @@ export type PutSpecOutcome =
 			code: "rebucket_refused";
 			message: string;
 			details: Record<"from" | "to", { salt: string; hashVersion: number }>;
+	  }
+	| {
+			ok: false;
+			code: "backend_change_refused";
+			message: string;
+			details: { variant: Variant; from: string; to: string }[];
 	  };
 
 /**
  * A spec written through the admin API. A rebucketing change (salt, hash
- * version) on a live rollout is refused unless asked for. A new or deleted
+ * version) on a live rollout is refused unless asked for, and so is a new
+ * backend or version for a variant of a rollout in progress (its metrics so
+ * far are about another model) unless forced. A new or deleted
  * deployment starts from pending, and when KV still holds a state for the
  * name, the pending state is published before the spec, so no leftover
  * state can put it live.
@@ -412,7 +421,7 @@ export type PutSpecOutcome =
 export function putSpec(
 	sql: SqlStorage,
 	snapshot: Snapshot,
-	input: { spec: DeploymentSpec; raw: string; rebucket: boolean; now: number },
+	input: { spec: DeploymentSpec; raw: string; rebucket: boolean; force: boolean; now: number },
 ): PutSpecOutcome {
 	const record = loadRollout(sql);
 	const { spec, now } = input;
@@ -448,6 +457,27 @@ export function putSpec(
 				},
 			};
 		}
+		const inProgress =
+			state.status === "shadowing" || state.status === "running" || state.status === "paused";
+		const before = existing;
+		const changed =
+			before === null
+				? []
+				: VARIANTS.filter((v) => backendOf(before[v]) !== backendOf(spec[v])).map((v) => ({
+						variant: v,
+						from: backendOf(before[v]),
+						to: backendOf(spec[v]),
+					}));
+		if (changed.length > 0 && inProgress && !input.force) {
+			saveRollout(sql, record);
+			return {
+				ok: false,
+				code: "backend_change_refused",
+				message:
+					"a new backend or version for a variant of a rollout in progress would mix two models' metrics; abort or finish the rollout first, or repeat with ?force=true",
+				details: changed,
+			};
+		}
 	}
 	const created = existing === null;
 	const after = record.state ?? PENDING;
@@ -467,6 +497,14 @@ export function putSpec(
 	record.specRaw = input.raw;
 	saveRollout(sql, record);
 	return { ok: true, created, rebucketed, statePublish: toPublish(record) };
+}
+
+const VARIANTS = ["champion", "candidate"] as const;
+
+/** What a variant is: its version and where it is served. */
+function backendOf(backend: Backend): string {
+	const where = backend.url ?? backend.service ?? `ai:${backend.ai?.model ?? ""}`;
+	return `${backend.version} @ ${where}`;
 }
 
 /**

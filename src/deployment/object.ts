@@ -128,9 +128,11 @@ export class DeploymentObject extends DurableObject<Env> {
 	putSpec(input: {
 		spec: DeploymentSpec;
 		rebucket: boolean;
+		/** Allows a new backend or version for a variant of a live rollout. */
+		force?: boolean;
 		now: number;
 	}): Promise<Published<PutSpecOutcome>> {
-		return this.authority.putSpec(input.spec, input.rebucket, input.now);
+		return this.authority.putSpec(input.spec, input, input.now);
 	}
 
 	/** Deletes the deployment for good (a tombstone; only a new spec starts it again, from pending). */

@@ -102,6 +102,24 @@ describe("PUT /admin/api/deployments/:name", () => {
 		});
 	});
 
+	it("refuses a new backend or version for a variant of a rollout in progress unless ?force=true", async () => {
+		const name = uniqueName("swap");
+		await deploy(name, 25);
+		const swapped = spec(name, { candidate: { version: "v3", service: "MODEL_V2" } });
+		const refused = await adminJson<Json>("PUT", `/deployments/${name}`, swapped);
+		expect(refused.status).toBe(409);
+		expect(refused.body).toMatchObject({
+			error: {
+				code: "backend_change_refused",
+				details: [{ variant: "candidate", from: "v2 @ MODEL_V2", to: "v3 @ MODEL_V2" }],
+			},
+		});
+		// Anything else (a guardrail, a price) changes freely; so does the backend when forced.
+		const tuned = spec(name, { canary: { maxErrorRate: 0.2 } });
+		expect((await admin("PUT", `/deployments/${name}`, tuned)).status).toBe(200);
+		expect((await admin("PUT", `/deployments/${name}?force=true`, swapped)).status).toBe(200);
+	});
+
 	it("allows a salt change before the rollout starts", async () => {
 		const name = uniqueName("salt-pending");
 		await putSpec(spec(name, { assignment: { unit: "cookie", salt: "one" } }));

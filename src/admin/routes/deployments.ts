@@ -45,7 +45,12 @@ export const deployments = new Hono<AppEnv>()
 	.put(
 		"/:name",
 		params(NameParam, "deployment_not_found", (raw) => `no deployment named "${raw.name}"`),
-		query(z.object({ rebucket: z.enum(["true", "false"]).optional() })),
+		query(
+			z.object({
+				rebucket: z.enum(["true", "false"]).optional(),
+				force: z.enum(["true", "false"]).optional(),
+			}),
+		),
 		body(DeploymentSpec, "invalid_spec"),
 		async (c) => {
 			const { name } = c.req.valid("param");
@@ -59,6 +64,7 @@ export const deployments = new Hono<AppEnv>()
 			const result = await c.env.DEPLOYMENT.getByName(name).putSpec({
 				spec,
 				rebucket: c.req.valid("query").rebucket === "true",
+				force: c.req.valid("query").force === "true",
 				now,
 			});
 			if (!result.ok) throw fail(result.code, result.message, result.details);
