@@ -364,58 +364,78 @@ export type NotifyTarget = z.infer<typeof NotifyTarget>;
 export const Strategy = z.enum(["shadow", "ab", "canary"]);
 export type Strategy = z.infer<typeof Strategy>;
 
-export const DeploymentSpec = z.strictObject({
-	/** The deployment's name; served at /v1/models/<name>/…. */
-	name: DeploymentName,
-	strategy: Strategy,
-	/** The version serving today. */
-	champion: Backend,
-	/** The version being rolled out. */
-	candidate: Backend,
-	assignment: Assignment.prefault({ unit: "cookie" }),
-	/** Per-backend timeout for the response headers, in milliseconds (never cuts a body). */
-	timeoutMs: z.number().int().min(1).max(60_000).default(3000),
-	/** Longest wait for the next chunk of an answer's body, in milliseconds. */
-	idleTimeoutMs: z.number().int().min(1).max(600_000).default(30_000),
-	/** Longest an answer may keep its client waiting on the backend in all (a long LLM stream), in ms. */
-	maxDurationMs: z.number().int().min(1).max(3_600_000).default(600_000),
-	/**
-	 * Read token usage from complete JSON answers too (OpenAI-compatible
-	 * `usage`); streamed answers are always read. On by itself when a backend
-	 * has a price.
-	 */
-	tokens: z.boolean().default(false),
-	/** In ab and canary, serve the champion when the candidate fails (5xx, timeout, network). */
-	fallback: z.boolean().default(true),
-	/** The largest request body accepted (413 beyond); bodies are read in full before a backend is called. */
-	maxBodyBytes: z
-		.number()
-		.int()
-		.min(0)
-		.max(100 * 1024 * 1024)
-		.default(1024 * 1024),
-	/**
-	 * Seconds after a request's minute ends before its feedback is compared:
-	 * only minutes whose feedback has matured in both arms enter the feedback
-	 * guardrail and the A/B feedback metric, so labels that arrive late do not
-	 * favour the arm whose requests are older. Set it to the time by which most
-	 * feedback has arrived.
-	 */
-	feedbackDelaySeconds: z
-		.number()
-		.min(0)
-		.max(7 * 24 * 3600)
-		.default(0),
-	canary: CanaryPolicy.prefault({}),
-	ab: AbPolicy.prefault({}),
-	shadow: ShadowPolicy.prefault({}),
-	feedback: FeedbackPolicy.prefault({ kind: "binary" }),
-	/** Webhooks told of starts, steps, gates, promotions, aborts, pauses and holds. */
-	notify: z.array(NotifyTarget).max(10).default([]),
-	/** Free text for people. */
-	description: z.string().max(1000).optional(),
-});
+export const DeploymentSpec = z
+	.strictObject({
+		/** The deployment's name; served at /v1/models/<name>/…. */
+		name: DeploymentName,
+		strategy: Strategy,
+		/** The version serving today. */
+		champion: Backend,
+		/** The version being rolled out. */
+		candidate: Backend,
+		assignment: Assignment.prefault({ unit: "cookie" }),
+		/** Per-backend timeout for the response headers, in milliseconds (never cuts a body). */
+		timeoutMs: z.number().int().min(1).max(60_000).default(3000),
+		/** Longest wait for the next chunk of an answer's body, in milliseconds. */
+		idleTimeoutMs: z.number().int().min(1).max(600_000).default(30_000),
+		/** Longest an answer may keep its client waiting on the backend in all (a long LLM stream), in ms. */
+		maxDurationMs: z.number().int().min(1).max(3_600_000).default(600_000),
+		/**
+		 * Read token usage from complete JSON answers too (OpenAI-compatible
+		 * `usage`); streamed answers are always read. On by itself when a backend
+		 * has a price.
+		 */
+		tokens: z.boolean().default(false),
+		/** In ab and canary, serve the champion when the candidate fails (5xx, timeout, network). */
+		fallback: z.boolean().default(true),
+		/**
+		 * The largest request body accepted (413 beyond); bodies are read in full
+		 * before a backend is called, into an isolate of 128 MB: at most 32 MB.
+		 */
+		maxBodyBytes: z
+			.number()
+			.int()
+			.min(0)
+			.max(32 * 1024 * 1024)
+			.default(1024 * 1024),
+		/**
+		 * Seconds after a request's minute ends before its feedback is compared:
+		 * only minutes whose feedback has matured in both arms enter the feedback
+		 * guardrail and the A/B feedback metric, so labels that arrive late do not
+		 * favour the arm whose requests are older. Set it to the time by which most
+		 * feedback has arrived.
+		 */
+		feedbackDelaySeconds: z
+			.number()
+			.min(0)
+			.max(7 * 24 * 3600)
+			.default(0),
+		canary: CanaryPolicy.prefault({}),
+		ab: AbPolicy.prefault({}),
+		shadow: ShadowPolicy.prefault({}),
+		feedback: FeedbackPolicy.prefault({ kind: "binary" }),
+		/** Webhooks told of starts, steps, gates, promotions, aborts, pauses and holds. */
+		notify: z.array(NotifyTarget).max(10).default([]),
+		/** Free text for people. */
+		description: z.string().max(1000).optional(),
+	})
+	.refine(
+		(spec) =>
+			spec.champion.version !== spec.candidate.version ||
+			backendIdentity(spec.champion) === backendIdentity(spec.candidate),
+		{
+			message:
+				"two different backends need two version labels (x-model-version and the metrics tell them apart by it)",
+			path: ["candidate", "version"],
+		},
+	);
 export type DeploymentSpec = z.infer<typeof DeploymentSpec>;
+
+/** What a variant is: its version label and where it is served. */
+export function backendIdentity(backend: Backend): string {
+	const where = backend.url ?? backend.service ?? `ai:${backend.ai?.model ?? ""}`;
+	return `${backend.version} @ ${where}`;
+}
 export type DeploymentSpecInput = z.input<typeof DeploymentSpec>;
 
 /** The salt actually used for hashing. */

@@ -8,7 +8,7 @@
  */
 import type { KvDeployment } from "../config/kv";
 import type { ConfigIssue } from "../config/parse";
-import type { Backend, DeploymentSpec } from "../config/spec";
+import { backendIdentity, type DeploymentSpec } from "../config/spec";
 import { type Actor, PENDING, type RolloutState } from "../config/state";
 import { type Json, toJson } from "../lib/json";
 import { type AnalysisReport, analyze, EMPTY_MEMORY } from "../rollout/analysis";
@@ -463,11 +463,13 @@ export function putSpec(
 		const changed =
 			before === null
 				? []
-				: VARIANTS.filter((v) => backendOf(before[v]) !== backendOf(spec[v])).map((v) => ({
-						variant: v,
-						from: backendOf(before[v]),
-						to: backendOf(spec[v]),
-					}));
+				: VARIANTS.filter((v) => backendIdentity(before[v]) !== backendIdentity(spec[v])).map(
+						(v) => ({
+							variant: v,
+							from: backendIdentity(before[v]),
+							to: backendIdentity(spec[v]),
+						}),
+					);
 		if (changed.length > 0 && inProgress && !input.force) {
 			saveRollout(sql, record);
 			return {
@@ -500,12 +502,6 @@ export function putSpec(
 }
 
 const VARIANTS = ["champion", "candidate"] as const;
-
-/** What a variant is: its version and where it is served. */
-function backendOf(backend: Backend): string {
-	const where = backend.url ?? backend.service ?? `ai:${backend.ai?.model ?? ""}`;
-	return `${backend.version} @ ${where}`;
-}
 
 /**
  * Deletion: a tombstone that no later look, stale read or leftover key can

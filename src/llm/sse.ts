@@ -9,6 +9,9 @@
  */
 import { type Usage, usageOf } from "./usage";
 
+/** The longest event read; a longer one is skipped. */
+export const MAX_EVENT_CHARS = 1_048_576;
+
 export class SseReader {
 	/** Unix ms of the first `data:` event that carried content. */
 	firstContentAt: number | undefined;
@@ -19,24 +22,46 @@ export class SseReader {
 	/** Events seen. */
 	events = 0;
 	#pending = "";
+	/** Inside an event too long to keep: skipping to its end. */
+	#skipping = false;
 
 	constructor(private readonly maxText: number) {}
 
-	/** Feeds decoded text; complete events are read, a partial one waits for the rest. */
+	/**
+	 * Feeds decoded text; complete events are read, a partial one waits for
+	 * the rest. An event longer than {@link MAX_EVENT_CHARS} is skipped whole:
+	 * a stream cannot make the reader hold unbounded text.
+	 */
 	feed(chunk: string, now: number): void {
+		if (this.#skipping) {
+			// The blank line ending the event may be split across chunks: keep its possible start.
+			const text = this.#pending + chunk;
+			const end = /\r?\n\r?\n/.exec(text);
+			if (!end) {
+				this.#pending = text.slice(-3);
+				return;
+			}
+			this.#skipping = false;
+			this.#pending = "";
+			chunk = text.slice(end.index + end[0].length);
+		}
 		this.#pending += chunk;
 		for (;;) {
 			const end = /\r?\n\r?\n/.exec(this.#pending);
 			if (!end) break;
 			const event = this.#pending.slice(0, end.index);
 			this.#pending = this.#pending.slice(end.index + end[0].length);
-			this.#read(event, now);
+			if (event.length <= MAX_EVENT_CHARS) this.#read(event, now);
+		}
+		if (this.#pending.length > MAX_EVENT_CHARS) {
+			this.#pending = this.#pending.slice(-3);
+			this.#skipping = true;
 		}
 	}
 
 	/** Reads what is left when the stream ends without a final blank line. */
 	end(now: number): void {
-		if (this.#pending.trim() !== "") this.#read(this.#pending, now);
+		if (!this.#skipping && this.#pending.trim() !== "") this.#read(this.#pending, now);
 		this.#pending = "";
 	}
 

@@ -64,11 +64,12 @@ export function requestTarget(rawUrl: string): RequestTarget {
 	};
 }
 
-const CLIMBING = /(?:^|\/)(?:\.|%2e){1,2}(?:\/|$)|\\|%5c/i;
+const CLIMBING = /(?:^|\/)(?:\.|%2e){1,2}(?:;[^/]*)?(?:\/|$)|\\|%5c/i;
 
 /**
  * True when the rest of a path has `.` or `..` segments (plain or
- * percent-encoded) or backslashes: appended to a backend's base URL, a URL
+ * percent-encoded, or with a `;parameter` as some servers read `..;`) or
+ * backslashes: appended to a backend's base URL, a URL
  * parser would resolve them and climb out of the base path. Such a path is
  * refused, never forwarded.
  */

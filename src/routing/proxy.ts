@@ -162,6 +162,8 @@ export async function proxyPrediction(
 	} else if (mayFallBack && isVariantFault(result.outcome)) {
 		breakerSees(result.outcome);
 		recorder.observe(observation(spec.name, "candidate", segment, time, result, true));
+		// The failed answer's body is never read: release its connection.
+		void result.response?.body?.cancel().catch(() => {});
 		result = await send("champion");
 		served = "champion";
 		claims.fallback = true;
@@ -231,6 +233,10 @@ export async function proxyPrediction(
 		);
 	// One copy of the backend's response (its headers are immutable), then Switchyard's headers.
 	const reply = new Response(watched?.stream ?? response.body, response);
+	// Switchyard's headers say what Switchyard did: a backend cannot claim any of them.
+	if (hasSwitchyardHeader(response.headers))
+		for (const name of [...reply.headers.keys()])
+			if (name.startsWith("x-switchyard-")) reply.headers.delete(name);
 	for (const name in headers) {
 		if (name === "set-cookie") reply.headers.append(name, headers[name] as string);
 		else reply.headers.set(name, headers[name] as string);
@@ -357,6 +363,11 @@ function clientClosed(): HttpError {
 
 function withHeaders(error: HttpError, headers: Record<string, string>): HttpError {
 	return new HttpError(error.status, error.code, error.message, error.details, headers);
+}
+
+function hasSwitchyardHeader(headers: Headers): boolean {
+	for (const name of headers.keys()) if (name.startsWith("x-switchyard-")) return true;
+	return false;
 }
 
 function hostOf(origin: string): string {

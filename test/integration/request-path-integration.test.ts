@@ -222,6 +222,9 @@ describe("forwarding", () => {
 		// The backend's own headers and cookies reach the client.
 		expect(res.headers.get("x-echo")).toBe("1");
 		expect(res.headers.getSetCookie()).toEqual(expect.arrayContaining(["backend=1; Path=/"]));
+		// But not Switchyard's: no backend can say a fallback happened.
+		expect(res.headers.get("x-switchyard-fallback")).toBeNull();
+		expect(res.headers.get("x-switchyard-anything")).toBeNull();
 	});
 
 	it("answers 502 with the envelope when a service binding is missing", async () => {
@@ -302,7 +305,10 @@ describe("candidate fallback", () => {
 
 	it("answers 504 with the envelope when the champion times out", async () => {
 		const name = uniqueName("champion-timeout");
-		await deploy(name, 0, { champion: { version: "v2", service: "MODEL_SLOW" }, timeoutMs: 50 });
+		await deploy(name, 0, {
+			champion: { version: "v1-slow", service: "MODEL_SLOW" },
+			timeoutMs: 50,
+		});
 		const res = await predict(name);
 		expect(res.status).toBe(504);
 		expect(await json(res)).toMatchObject({ error: { code: "backend_timeout" } });

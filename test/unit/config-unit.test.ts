@@ -70,10 +70,25 @@ describe("deployment spec", () => {
 		["an unknown strategy", { strategy: "blue-green" }, "strategy"],
 		["an unknown field", { colour: "blue" }, ""],
 		["an upper-case name", { name: "Sentiment" }, "name"],
+		[
+			"one version label for two backends",
+			{ candidate: { version: "v1", service: "MODEL_V2" } },
+			"candidate.version",
+		],
+		["a body limit over 32 MB", { maxBodyBytes: 64 * 1024 * 1024 }, "maxBodyBytes"],
+		[
+			"a Workers AI backend with auth",
+			{ candidate: { version: "v2", ai: { model: "@cf/x" }, auth: { secret: "KEY" } } },
+			"candidate.auth",
+		],
 	])("rejects %s with the path of the problem", (_, patch, path) => {
 		const parsed = parseWith(DeploymentSpec, { ...minimal, ...patch });
 		expect(parsed.ok).toBe(false);
 		if (!parsed.ok) expect(parsed.issues.map((i) => i.path)).toContain(path);
+	});
+
+	it("allows one version label for one backend in both roles (a shadow of itself)", () => {
+		expect(parseWith(DeploymentSpec, { ...minimal, candidate: minimal.champion }).ok).toBe(true);
 	});
 
 	it("allows http to a loopback host (local models)", () => {

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { SseReader } from "../../src/llm/sse";
+import { MAX_EVENT_CHARS, SseReader } from "../../src/llm/sse";
 import { costOf, tokensPerSecond, usageOf, usageOfText } from "../../src/llm/usage";
 import { copyWhole, drain, monitorBody, readWhole } from "../../src/routing/body-monitor";
 
@@ -61,6 +61,25 @@ describe("reading an SSE chat stream", () => {
 		const reader = new SseReader(5);
 		reader.feed(chatStream(["abc", "def", "ghi"], false), 1);
 		expect(reader).toMatchObject({ text: "abcde", truncated: true });
+	});
+
+	it("skips an event too long to hold, and reads on after it, however the stream is cut (property)", () => {
+		const huge = `data: ${JSON.stringify({ choices: [{ delta: { content: "x".repeat(MAX_EVENT_CHARS) } }] })}\n\n`;
+		const stream = chatStream(["ab"], false) + huge + chatStream(["cd"], true);
+		fc.assert(
+			fc.property(
+				fc.array(fc.integer({ min: 1, max: stream.length - 1 }), { maxLength: 40 }),
+				(cuts) => {
+					const reader = new SseReader(100);
+					const points = [0, ...new Set(cuts)].sort((a, b) => a - b);
+					for (const [i, at] of points.entries()) reader.feed(stream.slice(at, points[i + 1]), 1);
+					reader.end(2);
+					expect(reader.text).toBe("abcd");
+					expect(reader.usage).toMatchObject({ completionTokens: 1 });
+				},
+			),
+			{ seed: 13, numRuns: 50 },
+		);
 	});
 });
 

@@ -100,6 +100,9 @@ describe("paths that would climb out of a backend's base path", () => {
 		"/a\\b",
 		"/a%5cb",
 		"/a%5C..",
+		"/..;/admin",
+		"/a/..;jsessionid=1/b",
+		"/%2e%2e;x",
 	])("refuses %s", (path) => {
 		expect(climbsOut(path)).toBe(true);
 	});
@@ -111,6 +114,8 @@ describe("paths that would climb out of a backend's base path", () => {
 		"/.well-known/x",
 		"/%2e%2ex",
 		"/a/%2Fb",
+		"/a;b/c",
+		"/x..;/y",
 		"",
 	])("forwards %s", (path) => {
 		expect(climbsOut(path)).toBe(false);

@@ -10,7 +10,15 @@ export default {
 				headers: Object.fromEntries(request.headers),
 				body: await request.text(),
 			},
-			{ headers: { "x-echo": "1", "set-cookie": "backend=1; Path=/" } },
+			{
+				headers: {
+					"x-echo": "1",
+					"set-cookie": "backend=1; Path=/",
+					// A backend claiming Switchyard's own headers.
+					"x-switchyard-fallback": "forged",
+					"x-switchyard-anything": "forged",
+				},
+			},
 		);
 	},
 } satisfies ExportedHandler;
