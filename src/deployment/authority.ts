@@ -187,6 +187,7 @@ export class Authority {
 							stored: record.state,
 							published: record.published,
 							handledRaw: record.handledRaw,
+							copies: record.copies,
 							kv: snapshot.state,
 							now,
 						}).state;

@@ -17,7 +17,7 @@ import { reconcile, sameState } from "../rollout/reconcile";
 import { type AdminAction, applyAction } from "../rollout/transitions";
 import type { Variant } from "../routing/assign";
 import { enqueueEvent } from "./outbox";
-import { appendAudit, loadRollout, type RolloutRecord, saveRollout } from "./record";
+import { appendAudit, loadRollout, notePublished, type RolloutRecord, saveRollout } from "./record";
 import { windowsFor } from "./windows";
 
 /** What KV held when the operation started; null when it could not be read. */
@@ -129,6 +129,7 @@ function reconcileWithKv(
 		stored: record.state,
 		published: record.published,
 		handledRaw: record.handledRaw,
+		copies: record.copies,
 		kv: snapshot.state,
 		now,
 	});
@@ -153,8 +154,10 @@ function reconcileWithKv(
 		);
 	}
 	if (result.handledRaw !== undefined) record.handledRaw = result.handledRaw;
-	if (result.kv === "published") record.published = result.state;
-	else if (result.kv === "differs") record.published = null;
+	if (result.kv === "published") {
+		record.published = result.state;
+		notePublished(record, result.state);
+	} else if (result.kv === "differs") record.published = null;
 	record.state = result.state;
 	return result.state;
 }
@@ -554,6 +557,7 @@ export function confirmPublished(sql: SqlStorage, state: RolloutState): void {
 	const record = loadRollout(sql);
 	if (record.state && record.state.revision === state.revision) {
 		record.published = state;
+		notePublished(record, state);
 		saveRollout(sql, record);
 	}
 }

@@ -11,6 +11,7 @@ import type { Actor, RolloutState } from "../config/state";
 import { KvRolloutState } from "../config/state";
 import type { Json } from "../lib/json";
 import { type AnalysisMemory, EMPTY_MEMORY } from "../rollout/analysis";
+import { canonicalState } from "../rollout/reconcile";
 import type { Migration } from "./sql-migrations";
 
 export const ROLLOUT_MIGRATIONS: Migration[] = [
@@ -38,6 +39,11 @@ export const ROLLOUT_MIGRATIONS: Migration[] = [
 			"ALTER TABLE rollout ADD COLUMN deleted_spec_raw TEXT",
 		],
 	},
+	{
+		// The states published lately, to tell a stale copy from an old one edited by hand.
+		version: 12,
+		statements: ["ALTER TABLE rollout ADD COLUMN published_copies TEXT"],
+	},
 ];
 
 export interface Tombstone {
@@ -63,6 +69,31 @@ export interface RolloutRecord {
 	handledRaw: string | null;
 	/** Set when the deployment was deleted; nothing brings the rollout back but a new spec. */
 	deleted: Tombstone | null;
+	/** The states published lately (see {@link PublishedCopies}); null until the first publish. */
+	copies: PublishedCopies | null;
+}
+
+/**
+ * The canonical text of each state the object published lately, from
+ * revision `since` on. A KV copy below the current revision is a stale
+ * replica when it is one of these, and an old state edited by hand when it
+ * is not (revisions before `since` were not kept: always stale).
+ */
+export interface PublishedCopies {
+	since: number;
+	texts: string[];
+}
+
+/** How many published states are kept: far more than can be published within KV's staleness. */
+const COPIES_KEPT = 32;
+
+/** Notes that `state` was published. */
+export function notePublished(record: RolloutRecord, state: RolloutState): void {
+	const text = canonicalState(state);
+	const copies = record.copies ?? { since: state.revision, texts: [] };
+	if (copies.texts.includes(text)) return;
+	copies.texts = [...copies.texts, text].slice(-COPIES_KEPT);
+	record.copies = copies;
 }
 
 type Row = Record<string, SqlStorageValue>;
@@ -94,6 +125,7 @@ export function emptyRecord(): RolloutRecord {
 		specRaw: null,
 		handledRaw: null,
 		deleted: null,
+		copies: null,
 	};
 }
 
@@ -112,13 +144,14 @@ export function loadRollout(sql: SqlStorage): RolloutRecord {
 			row.deleted_at === null || row.deleted_at === undefined
 				? null
 				: { at: Number(row.deleted_at), specRaw: text(row.deleted_spec_raw) },
+		copies: parseCopies(text(row.published_copies)),
 	};
 }
 
 export function saveRollout(sql: SqlStorage, record: RolloutRecord): void {
 	sql.exec(
 		`INSERT OR REPLACE INTO rollout (id, state, published, memory, last_code, spec, spec_raw,
-		 handled_raw, deleted_at, deleted_spec_raw) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		 handled_raw, deleted_at, deleted_spec_raw, published_copies) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		JSON.stringify(record.state),
 		record.published ? JSON.stringify(record.published) : null,
 		JSON.stringify(record.memory),
@@ -128,7 +161,16 @@ export function saveRollout(sql: SqlStorage, record: RolloutRecord): void {
 		record.handledRaw,
 		record.deleted?.at ?? null,
 		record.deleted?.specRaw ?? null,
+		record.copies ? JSON.stringify(record.copies) : null,
 	);
+}
+
+function parseCopies(raw: string | null): PublishedCopies | null {
+	if (raw === null) return null;
+	const parsed = JSON.parse(raw) as Partial<PublishedCopies>;
+	return typeof parsed.since === "number" && Array.isArray(parsed.texts)
+		? { since: parsed.since, texts: parsed.texts.filter((t) => typeof t === "string") }
+		: null;
 }
 
 export interface AuditEntry {

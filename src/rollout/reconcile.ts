@@ -3,7 +3,9 @@
  *
  * KV is the published copy, and revisions decide what a difference means:
  * - a copy whose revision is lower than the last one published is stale
- *   (a replica behind, a leftover): ignored and republished, never adopted;
+ *   (a replica behind, a leftover) when it is a state the object published:
+ *   ignored and republished, never adopted; an old state edited by hand (a
+ *   lower revision, content never published) is a hand edit like any other;
  * - the revision last published (or the current one) with the same content
  *   is in sync;
  * - anything else — no revision, or a current or higher revision with other
@@ -27,6 +29,8 @@ export interface ReconcileInput {
 	published: RolloutState | null;
 	/** Raw text of the last KV value already handled (an adopted hand edit, a reported invalid value). */
 	handledRaw: string | null;
+	/** The canonical states published lately, from revision `since` on (null: none kept). */
+	copies?: { since: number; texts: readonly string[] } | null;
 	kv: KvValue<KvRolloutState>;
 	now: number;
 }
@@ -104,7 +108,11 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
 	if (revision !== undefined) {
 		const floor = published?.revision ?? stored.revision;
 		if (revision < floor) {
-			return { state: stored, kv: "differs", stale: { revision, published: floor } };
+			const copies = input.copies;
+			const edited =
+				copies != null && revision >= copies.since && !copies.texts.includes(canonicalState(found));
+			if (!edited) return { state: stored, kv: "differs", stale: { revision, published: floor } };
+			return manualChange(spec, stored, found, kv.raw, at);
 		}
 		if (revision === stored.revision && sameState(found, stored)) {
 			return { state: stored, kv: "published", handledRaw: null };

@@ -86,6 +86,20 @@ describe("revisions decide: a stale KV read never undoes a decision", () => {
 		]);
 	});
 
+	it("respects an old copy edited by hand: its revision is old, its content was never published", async () => {
+		const name = uniqueName("edited-copy");
+		await created(name);
+		await action(name, "start");
+		const started = JSON.parse((await env.CONFIG.get(`state:${name}`)) ?? "{}");
+		await action(name, "pause");
+		// An operator copies the revision-1 state from somewhere and sets another weight.
+		await env.CONFIG.put(`state:${name}`, JSON.stringify({ ...started, weight: 25 }));
+		const result = await look(name);
+		expect(result).toMatchObject({ ok: true, state: { status: "running", weight: 25 } });
+		expect((await history(name)).map((e) => e.kind)).toContain("manual");
+		expect(await kvState(name)).toMatchObject({ weight: 25, updatedBy: "manual", revision: 3 });
+	});
+
 	it("respects a hand edit and logs it once, though a replica keeps serving its text", async () => {
 		const name = uniqueName("hand-edit");
 		await created(name);

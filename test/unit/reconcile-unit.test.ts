@@ -126,6 +126,28 @@ describe("revisions decide, not content", () => {
 			{ seed: 42, numRuns: 500 },
 		);
 	});
+
+	it("tells a stale copy of a published state from an old state edited by hand", () => {
+		const copies = { since: 1, texts: [canonicalState(running1), canonicalState(aborted2)] };
+		const base = {
+			spec: canary,
+			stored: aborted2,
+			published: aborted2,
+			handledRaw: null,
+			now: NOW,
+		};
+		// The very copy published at revision 1: a replica behind, ignored.
+		const stale = reconcile({ ...base, copies, kv: inKv(running1) });
+		expect(stale).toMatchObject({ state: aborted2, stale: { revision: 1, published: 2 } });
+		// Revision 1 with a weight nobody published: an operator edited an old copy.
+		const edited = { ...running1, weight: 25, reason: "" };
+		const manual = reconcile({ ...base, copies, kv: inKv(edited) });
+		expect(manual.event).toMatchObject({ kind: "manual", actor: "manual" });
+		expect(manual.state).toMatchObject({ status: "running", weight: 25, revision: 3 });
+		// Before the copies were kept (revision < since), a lower revision stays stale.
+		const untracked = reconcile({ ...base, copies: { ...copies, since: 2 }, kv: inKv(edited) });
+		expect(untracked.stale).toEqual({ revision: 1, published: 2 });
+	});
 });
 
 describe("hand edits", () => {
