@@ -213,9 +213,11 @@ async function refresh(
 	try {
 		values = await readRaw(kv, name);
 	} catch (error) {
-		// Keep serving what is cached; the next request after the TTL tries again.
+		// Keep serving what is cached, and try again after a TTL, not on every request: a KV
+		// outage costs one failing read per deployment per TTL, not one per request.
 		log("config_read_failed", { deployment: name, message: String(error) });
-		if (entry.fetchedAt === Number.NEGATIVE_INFINITY && !entry.spec.good) {
+		if (entry.spec.good) entry.fetchedAt = now;
+		else if (entry.fetchedAt === Number.NEGATIVE_INFINITY) {
 			entry.spec = { raw: "", issues: [{ path: "", message: "KV could not be read" }] };
 		}
 	}

@@ -18,6 +18,7 @@ import type { RescuedConfig } from "../config/cache";
 import { deleteKeys, publishState, readDeployment, writeSpec } from "../config/kv";
 import type { DeploymentSpec } from "../config/spec";
 import { PENDING, type RolloutState } from "../config/state";
+import { boundedKv } from "../lib/deadline";
 import { logError } from "../lib/log";
 import type { AnalysisReport } from "../rollout/analysis";
 import { analyze } from "../rollout/analysis";
@@ -38,6 +39,9 @@ import {
 import { nextDelivery } from "./outbox";
 import { type AuditEntry, loadRollout, readAudit, saveRollout } from "./record";
 import { windowsFor } from "./windows";
+
+/** A KV call slower than this has failed: reads fall back on the record, writes are retried. */
+const KV_DEADLINE_MS = 10_000;
 
 /** An operation's outcome plus whether KV now holds the resulting state. */
 export type Published<T> = T & {
@@ -67,13 +71,19 @@ export interface DeploymentSummary {
 export class Authority {
 	#tail: Promise<unknown> = Promise.resolve();
 
+	private readonly kv: KVNamespace;
+
 	constructor(
 		private readonly storage: DurableObjectStorage,
-		private readonly kv: KVNamespace,
+		kv: KVNamespace,
 		readonly name: string,
 		/** Makes sure the object's alarm fires by `due` (webhook deliveries waiting in the outbox). */
 		private readonly wake: (due: number) => Promise<void> = async () => {},
-	) {}
+		/** The longest a KV call may take before it counts as failed (the queue moves on). */
+		kvDeadlineMs = KV_DEADLINE_MS,
+	) {
+		this.kv = boundedKv(kv, kvDeadlineMs);
+	}
 
 	/** One controller look (the cron's one call per deployment per minute). */
 	look(now: number): Promise<Published<LookResult>> {

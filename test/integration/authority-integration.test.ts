@@ -23,9 +23,12 @@ function withAuthority<T>(
 	name: string,
 	faults: KvFaults,
 	body: (authority: Authority) => Promise<T>,
+	kvDeadlineMs?: number,
 ): Promise<T> {
 	return runInDurableObject(object(name), (_instance, state) =>
-		body(new Authority(state.storage, unreliableKv(env.CONFIG, faults), name)),
+		body(
+			new Authority(state.storage, unreliableKv(env.CONFIG, faults), name, undefined, kvDeadlineMs),
+		),
 	);
 }
 
@@ -149,6 +152,23 @@ describe("one operation at a time, nothing lost", () => {
 		const result = await withAuthority(name, { failWrites: true }, (a) =>
 			a.act({ action: { type: "abort" }, actor: "admin", now: Date.now() }),
 		);
+		expect(result).toMatchObject({ ok: true, published: false, state: { status: "aborted" } });
+		expect(await kvState(name)).toMatchObject({ status: "running" });
+		await look(name);
+		expect(await kvState(name)).toMatchObject({ status: "aborted", weight: 0 });
+	});
+
+	it("gives up on a KV call that hangs: the action is kept and published by the next look", async () => {
+		const name = uniqueName("kv-hangs");
+		await created(name);
+		await action(name, "start");
+		const result = await withAuthority(
+			name,
+			{ delayMs: 3000 },
+			(a) => a.act({ action: { type: "abort" }, actor: "admin", now: Date.now() }),
+			100,
+		);
+		// Answered at the deadline, not when KV woke up: the state is the object's, not yet KV's.
 		expect(result).toMatchObject({ ok: true, published: false, state: { status: "aborted" } });
 		expect(await kvState(name)).toMatchObject({ status: "running" });
 		await look(name);

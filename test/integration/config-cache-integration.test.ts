@@ -37,6 +37,33 @@ describe("isolate config cache", () => {
 		expect(counter).toEqual({ reads: 2, indexReads: 2 });
 	});
 
+	it("keeps serving through a KV outage with one failing read per TTL, not one per request", async () => {
+		const name = uniqueName("outage");
+		await putSpec(spec(name));
+		await putState(name, { status: "running", weight: 10 });
+		const counter = { reads: 0 };
+		let down = false;
+		const kv = new Proxy(env.CONFIG, {
+			get(target, property, receiver) {
+				if (property !== "get") return Reflect.get(target, property, receiver);
+				return (...args: Parameters<KVNamespace["get"]>) => {
+					if ((args[0] as unknown) !== "index:deployments") counter.reads++;
+					if (down) return Promise.reject(new Error("KV is down (injected)"));
+					return (target.get as (...a: unknown[]) => unknown)(...args);
+				};
+			},
+		});
+		await loadDeployment(kv, name, { ttlMs: 1000, now: 0 });
+		down = true;
+		const reads = counter.reads;
+		for (let t = 1000; t < 3000; t += 10) {
+			const view = await loadDeployment(kv, name, { ttlMs: 1000, now: t });
+			expect(view).toMatchObject({ kind: "ok", state: { weight: 10 } });
+		}
+		// Two TTLs of requests (200 of them): two failing attempts.
+		expect(counter.reads - reads).toBeLessThanOrEqual(2 * 2);
+	});
+
 	it("serves a concurrent burst after expiry with one read (single flight)", async () => {
 		const name = uniqueName("burst");
 		await putSpec(spec(name));
