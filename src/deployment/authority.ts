@@ -22,7 +22,6 @@ import { boundedKv } from "../lib/deadline";
 import { logError } from "../lib/log";
 import type { AnalysisReport } from "../rollout/analysis";
 import { analyze } from "../rollout/analysis";
-import { reconcile } from "../rollout/reconcile";
 import { finalizedSpec } from "../rollout/transitions";
 import {
 	type ActInput,
@@ -33,6 +32,7 @@ import {
 	look,
 	type PutSpecOutcome,
 	putSpec,
+	reconciledState,
 	remove,
 	type Snapshot,
 } from "./engine";
@@ -189,18 +189,7 @@ export class Authority {
 			}
 			const unknown = record.state === null && record.spec === null && kvSpec?.kind === "missing";
 			if (unknown) return { spec: null, state: null, analysis: null, deleted: false };
-			const state =
-				snapshot === null
-					? record.state
-					: reconcile({
-							spec,
-							stored: record.state,
-							published: record.published,
-							handledRaw: record.handledRaw,
-							copies: record.copies,
-							kv: snapshot.state,
-							now,
-						}).state;
+			const state = reconciledState(record, snapshot, now, spec);
 			const analysis =
 				spec && state
 					? analyze(spec, state, windowsFor(sql, state, now), record.memory, now).report

@@ -13,7 +13,7 @@ import { type Actor, PENDING, type RolloutState } from "../config/state";
 import { type Json, toJson } from "../lib/json";
 import { type AnalysisReport, analyze, EMPTY_MEMORY } from "../rollout/analysis";
 import { type Decision, decide } from "../rollout/controller";
-import { reconcile, sameState } from "../rollout/reconcile";
+import { type ReconcileInput, reconcile, sameState } from "../rollout/reconcile";
 import { type AdminAction, applyAction } from "../rollout/transitions";
 import type { Variant } from "../routing/assign";
 import { enqueueEvent } from "./outbox";
@@ -115,6 +115,35 @@ function absorbSpec(
 	return spec.issues;
 }
 
+function reconcileInput(
+	record: RolloutRecord,
+	snapshot: NonNullable<Snapshot>,
+	now: number,
+	spec: DeploymentSpec | null,
+): ReconcileInput {
+	return {
+		spec,
+		stored: record.state,
+		published: record.published,
+		handledRaw: record.handledRaw,
+		copies: record.copies,
+		kv: snapshot.state,
+		now,
+	};
+}
+
+/** What reconciling with KV would make of the state, recording nothing (reports). */
+export function reconciledState(
+	record: RolloutRecord,
+	snapshot: Snapshot,
+	now: number,
+	spec: DeploymentSpec | null,
+): RolloutState | null {
+	return snapshot === null
+		? record.state
+		: reconcile(reconcileInput(record, snapshot, now, spec)).state;
+}
+
 /** Brings the stored state in line with KV (see rollout/reconcile.ts) and records what happened. */
 function reconcileWithKv(
 	sql: SqlStorage,
@@ -124,15 +153,7 @@ function reconcileWithKv(
 	notes: Notes = { queued: 0 },
 ): RolloutState {
 	if (snapshot === null) return record.state ?? PENDING;
-	const result = reconcile({
-		spec: record.spec,
-		stored: record.state,
-		published: record.published,
-		handledRaw: record.handledRaw,
-		copies: record.copies,
-		kv: snapshot.state,
-		now,
-	});
+	const result = reconcile(reconcileInput(record, snapshot, now, record.spec));
 	if (result.event) {
 		announce(sql, record.spec, notes, {
 			time: now,

@@ -106,7 +106,9 @@ export async function proxyPrediction(
 	// backend's timeout, and a body in hand can be replayed (fallback, shadow copy).
 	const body = await readBody(request, spec.maxBodyBytes).catch(async (error: unknown) => {
 		const fault = error instanceof HttpError ? error : clientClosed();
-		recorder.observe(clientFault(spec.name, assigned, segment, time));
+		// No backend answered: no status, no latency.
+		const none: BackendResult = { outcome: "client", startedAt: time, status: 0, latencyMs: 0 };
+		recorder.observe(observation(spec.name, assigned, segment, time, none, false));
 		claims.failed = true;
 		throw new HttpError(fault.status, fault.code, fault.message, undefined, {
 			"x-request-id": await signRequestId(keys, claims),
@@ -372,27 +374,6 @@ function hasSwitchyardHeader(headers: Headers): boolean {
 
 function hostOf(origin: string): string {
 	return origin.slice(origin.indexOf("//") + 2);
-}
-
-/** A client fault observed before any backend was called (the body could not be read). */
-function clientFault(
-	deployment: string,
-	variant: Variant,
-	segment: { threshold: number; epoch: number },
-	time: number,
-): Observation {
-	return {
-		deployment,
-		variant,
-		threshold: segment.threshold,
-		epoch: segment.epoch,
-		time,
-		outcome: "client",
-		// No backend answered: no status, no latency.
-		status: 0,
-		latencyMs: 0,
-		fallback: false,
-	};
 }
 
 function observation(
