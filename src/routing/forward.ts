@@ -128,7 +128,7 @@ export interface ForwardInit {
 	headers: Headers;
 	/** The client's body, read in full before any backend is called (so it can be replayed). */
 	body: ArrayBuffer | null;
-	/** Aborted when the client goes away: the call stops, and its failure is the client's. */
+	/** Aborted when the client goes away: a call failing then is the client's fault. */
 	clientSignal?: AbortSignal;
 }
 
@@ -146,11 +146,10 @@ export async function callBackend(
 	const startedAt = now();
 	const headers = new AbortController();
 	const timer = setTimeout(() => headers.abort(), timeoutMs);
-	const signal = init.clientSignal
-		? AbortSignal.any([headers.signal, init.clientSignal])
-		: headers.signal;
 	try {
-		const response = await send(upstream, init, signal);
+		// Only the timeout aborts the call: when the client goes away, the runtime cancels the
+		// request's subrequests itself (the failure is then told apart by the client's signal).
+		const response = await send(upstream, init, headers.signal);
 		return {
 			outcome: outcomeOf(response.status),
 			startedAt,
