@@ -399,12 +399,12 @@ export type PutSpecOutcome =
 			ok: false;
 			code: "rebucket_refused";
 			message: string;
-			details: Record<"from" | "to", { salt: string; hashVersion: number }>;
+			details: Record<"from" | "to", { salt: string; hashVersion: number; shards: number }>;
 	  };
 
 /**
  * A spec written through the admin API. A rebucketing change (salt, hash
- * version) on a live rollout is refused unless asked for. A new or deleted
+ * version, ingest shards) on a live rollout is refused unless asked for. A new or deleted
  * deployment starts from pending, and when KV still holds a state for the
  * name, the pending state is published before the spec, so no leftover
  * state can put it live.
@@ -435,16 +435,28 @@ export function putSpec(
 			existing !== null &&
 			(saltOf(existing) !== saltOf(spec) ||
 				existing.assignment.hashVersion !== spec.assignment.hashVersion);
-		if (existing !== null && rebucketed && live && !input.rebucket) {
+		// Feedback de-duplication is partitioned by the shard count: a new count on a live
+		// deployment could count a repeated value twice.
+		const resharded = existing !== null && existing.ingest.shards !== spec.ingest.shards;
+		if (existing !== null && (rebucketed || resharded) && live && !input.rebucket) {
 			saveRollout(sql, record);
 			return {
 				ok: false,
 				code: "rebucket_refused",
-				message:
-					"changing the salt or hash version of a live deployment reassigns its users; repeat with ?rebucket=true to do it anyway",
+				message: rebucketed
+					? "changing the salt or hash version of a live deployment reassigns its users; repeat with ?rebucket=true to do it anyway"
+					: "changing ingest.shards of a live deployment moves its units' feedback de-duplication (a repeated value could count twice); repeat with ?rebucket=true to do it anyway",
 				details: {
-					from: { salt: saltOf(existing), hashVersion: existing.assignment.hashVersion },
-					to: { salt: saltOf(spec), hashVersion: spec.assignment.hashVersion },
+					from: {
+						salt: saltOf(existing),
+						hashVersion: existing.assignment.hashVersion,
+						shards: existing.ingest.shards,
+					},
+					to: {
+						salt: saltOf(spec),
+						hashVersion: spec.assignment.hashVersion,
+						shards: spec.ingest.shards,
+					},
 				},
 			};
 		}

@@ -6,6 +6,11 @@
  * the deployment's metrics. A thin shell: control operations live in
  * authority.ts (KV I/O) and engine.ts (one transaction each), SQL in
  * record.ts and metrics-tables.ts, decisions in the pure rollout/ core.
+ * Isolates send metrics and feedback to the deployment's ingest shards
+ * (src/ingest); before every look and every metrics read the object pulls
+ * each shard's new per-minute deltas and folds them into its own tables
+ * exactly once (ingest/merge.ts), so the analysis and the admin reads see
+ * the same tables as before.
  * One alarm serves two jobs (alarm-jobs.ts): hourly retention (old minutes,
  * surplus shadow samples, old deliveries) and the webhook outbox (outbox.ts).
  * It is always set to the earliest due time, and the handler re-arms itself
@@ -15,7 +20,8 @@ import { DurableObject } from "cloudflare:workers";
 import type { RescuedConfig } from "../config/cache";
 import { settingsOf } from "../config/settings";
 import type { DeploymentSpec } from "../config/spec";
-import { epochOf } from "../config/state";
+import { MERGE_MIGRATIONS, type SyncReport, shardsToPull, syncShards } from "../ingest/merge";
+import { DEFAULT_SHARDS, shardName } from "../ingest/protocol";
 import type { AggregateRow, FeedbackAggregate } from "../metrics/aggregate";
 import type { IngestBatch } from "../metrics/batch";
 import { MINUTE_MS, minuteRange } from "../metrics/windows";
@@ -30,12 +36,9 @@ import {
 } from "./authority";
 import type { ActInput, LookResult, PutSpecOutcome } from "./engine";
 import {
-	addFeedback,
 	aggregateRows,
 	applyRetention,
 	capShadowSamples,
-	type FeedbackRecord,
-	feedbackSeenCount,
 	feedbackWindow,
 	hasData,
 	ingestBatch,
@@ -63,26 +66,18 @@ const RETENTION_RETRY_MS = 5 * 60 * 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Deliveries sent per alarm run; more due ones make the alarm fire again at once. */
 const DELIVERIES_PER_RUN = 25;
+/** A shard that has not answered a pull by then is pulled again next time (nothing is lost). */
+const PULL_TIMEOUT_MS = 5_000;
 
 /** An audit entry with the state of the webhook deliveries it caused. */
 export type HistoryEntry = AuditEntry & { notifications?: NotificationState[] };
-
-export type FeedbackInput = Omit<FeedbackRecord, "epoch">;
-
-export interface FeedbackResult {
-	duplicate: boolean;
-	/** Public feedback: this unit already sent a value for that minute of request. */
-	limited: boolean;
-	/** The de-duplication set is full (FEEDBACK_SEEN_LIMIT): nothing was recorded. */
-	full: boolean;
-}
 
 export class DeploymentObject extends DurableObject<Env> {
 	/** Set once this instance made sure retention is scheduled (SQLite keeps the schedule). */
 	#retentionScheduled = false;
 	#authority: Authority | undefined;
-	/** Rows in feedback_seen, counted once per instance, then kept up to date. */
-	#feedbackSeen: number | undefined;
+	/** The pull of the shards in flight, shared by the callers that arrive meanwhile. */
+	#syncing: Promise<SyncReport> | null = null;
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
@@ -93,6 +88,7 @@ export class DeploymentObject extends DurableObject<Env> {
 				...OUTBOX_MIGRATIONS,
 				...ALARM_MIGRATIONS,
 				...ANSWER_MIGRATIONS,
+				...MERGE_MIGRATIONS,
 			]);
 		});
 	}
@@ -113,8 +109,9 @@ export class DeploymentObject extends DurableObject<Env> {
 
 	// Control: one call each, from the cron or the admin API.
 
-	/** One controller look: read KV, reconcile, analyse, decide, record, publish. */
-	look(now: number): Promise<Published<LookResult>> {
+	/** One controller look: merge the shards, read KV, reconcile, analyse, decide, record, publish. */
+	async look(now: number): Promise<Published<LookResult>> {
+		await this.sync();
 		return this.authority.look(now);
 	}
 
@@ -138,7 +135,8 @@ export class DeploymentObject extends DurableObject<Env> {
 	}
 
 	/** Spec, state and live analysis, for the admin API. */
-	report(now: number): Promise<DeploymentReport> {
+	async report(now: number): Promise<DeploymentReport> {
+		await this.sync();
 		return this.authority.report(now);
 	}
 
@@ -168,7 +166,43 @@ export class DeploymentObject extends DurableObject<Env> {
 
 	// Metrics.
 
-	/** Adds an isolate's batch of pre-aggregated observations and shadow samples (capped at write time). */
+	/**
+	 * Pulls every ingest shard's new per-minute deltas and folds them in,
+	 * exactly once (ingest/merge.ts). One pull per shard; callers arriving
+	 * while one is in flight share it. A shard that fails is logged and
+	 * pulled again next time: nothing is lost or counted twice.
+	 */
+	sync(): Promise<SyncReport> {
+		this.#syncing ??= this.pullShards().finally(() => {
+			this.#syncing = null;
+		});
+		return this.#syncing;
+	}
+
+	private async pullShards(): Promise<SyncReport> {
+		const sql = this.ctx.storage.sql;
+		const shards = shardsToPull(
+			sql,
+			this.ctx.storage.transactionSync(() => loadRollout(sql).spec?.ingest.shards) ??
+				DEFAULT_SHARDS,
+		);
+		const report = await syncShards(
+			this.ctx.storage,
+			shards,
+			(shard) => this.env.INGEST.getByName(shardName(this.name, shard)),
+			{ timeoutMs: PULL_TIMEOUT_MS, sampleLimit: settingsOf(this.env).SHADOW_SAMPLE_LIMIT },
+		);
+		for (const { shard, error } of report.failed)
+			log("shard_pull_failed", `${this.name}:${shard}`, error);
+		if (report.folded > 0) await this.ensureRetentionAlarm();
+		return report;
+	}
+
+	/**
+	 * Adds a batch of pre-aggregated observations and shadow samples straight
+	 * to the tables (capped at write time). Not idempotent: for seeding and
+	 * tests; the request path goes through the ingest shards.
+	 */
 	async ingest(batch: IngestBatch): Promise<void> {
 		const limit = settingsOf(this.env).SHADOW_SAMPLE_LIMIT;
 		this.ctx.storage.transactionSync(() => {
@@ -178,45 +212,27 @@ export class DeploymentObject extends DurableObject<Env> {
 		await this.ensureRetentionAlarm();
 	}
 
-	/**
-	 * Attributes a feedback value to its request's assigned variant; a repeated
-	 * request id is a duplicate. Storage is capped at write time: past
-	 * FEEDBACK_SEEN_LIMIT de-duplication rows, feedback is refused until
-	 * retention frees room.
-	 */
-	async recordFeedback(input: FeedbackInput): Promise<FeedbackResult> {
-		const sql = this.ctx.storage.sql;
-		this.#feedbackSeen ??= feedbackSeenCount(sql);
-		if (this.#feedbackSeen >= settingsOf(this.env).FEEDBACK_SEEN_LIMIT)
-			return { duplicate: false, limited: false, full: true };
-		const verdict = this.ctx.storage.transactionSync(() => {
-			const { state } = loadRollout(sql);
-			// Feedback about a request from before the current rollout started belongs to no analysis window.
-			const epoch = state && input.requestTime >= epochOf(state) ? epochOf(state) : 0;
-			return addFeedback(sql, { ...input, epoch });
-		});
-		if (verdict !== "duplicate") this.#feedbackSeen += verdict === "added" && input.unit ? 2 : 1;
-		await this.ensureRetentionAlarm();
-		return { duplicate: verdict === "duplicate", limited: verdict === "limited", full: false };
-	}
-
 	/** Aggregates per (variant, threshold) over [fromMs, toMs), minute-aligned. */
-	aggregates(fromMs: number, toMs: number): AggregateRow[] {
+	async aggregates(fromMs: number, toMs: number): Promise<AggregateRow[]> {
+		await this.sync();
 		return aggregateRows(this.ctx.storage.sql, ...minuteRange(fromMs, toMs));
 	}
 
 	/** Feedback moments per variant for requests in [fromMs, toMs), minute-aligned. */
-	feedback(fromMs: number, toMs: number): FeedbackAggregate {
+	async feedback(fromMs: number, toMs: number): Promise<FeedbackAggregate> {
+		await this.sync();
 		return feedbackWindow(this.ctx.storage.sql, ...minuteRange(fromMs, toMs));
 	}
 
 	/** Per-minute series per variant over [fromMs, toMs). */
-	series(fromMs: number, toMs: number): MinuteSeriesRow[] {
+	async series(fromMs: number, toMs: number): Promise<MinuteSeriesRow[]> {
+		await this.sync();
 		return minuteSeries(this.ctx.storage.sql, ...minuteRange(fromMs, toMs));
 	}
 
 	/** The most recent shadow comparisons, newest first. */
-	shadowSamples(limit: number): StoredShadowSample[] {
+	async shadowSamples(limit: number): Promise<StoredShadowSample[]> {
+		await this.sync();
 		return recentShadowSamples(this.ctx.storage.sql, Math.max(1, Math.min(limit, 10_000)));
 	}
 
@@ -258,7 +274,6 @@ export class DeploymentObject extends DurableObject<Env> {
 			});
 			pruneOutbox(sql, now - settings.METRICS_RETENTION_DAYS * DAY_MS);
 		});
-		this.#feedbackSeen = undefined;
 		if (due > now) return; // run early: the hourly schedule stays as it was
 		if (hasData(sql)) scheduleJob(sql, "retention", now + RETENTION_INTERVAL_MS);
 		else clearJob(sql, "retention");

@@ -1,10 +1,18 @@
-/** Helpers to read a deployment object's metrics in integration tests. */
+/** Helpers to read a deployment's metrics (through its object, which merges its shards) in integration tests. */
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { vi } from "vitest";
+import { DEFAULT_SHARDS, shardName } from "../../src/ingest/protocol";
 import { mergeRows, type VariantAggregate } from "../../src/metrics/aggregate";
+import { recorderIdle } from "../../src/metrics/recorder";
 
 export function store(name: string) {
 	return env.DEPLOYMENT.getByName(name);
+}
+
+/** A deployment's ingest shard. */
+export function shard(name: string, index: number) {
+	return env.INGEST.getByName(shardName(name, index));
 }
 
 /** Merged aggregates per variant over all of time. */
@@ -34,4 +42,33 @@ export async function waitForRequests(
 		},
 		{ timeout: 5000, interval: 25 },
 	);
+}
+
+/**
+ * Waits until everything sent so far has landed where it is counted: this
+ * isolate's recorder has nothing pending or in flight, and no shard of the
+ * deployment still holds feedback for a sibling. Reads after it are final.
+ */
+export async function settled(name: string, shards = DEFAULT_SHARDS): Promise<void> {
+	await vi.waitFor(
+		async () => {
+			if (!recorderIdle()) throw new Error("the recorder still has batches pending");
+			for (let i = 0; i < shards; i++) {
+				const queued = await runInDurableObject(
+					shard(name, i),
+					(_instance, state) =>
+						state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM forward_queue").one()
+							.n,
+				);
+				if (queued > 0) throw new Error(`shard ${i} still holds ${queued} hand-offs`);
+			}
+		},
+		{ timeout: 5000, interval: 20 },
+	);
+}
+
+/** Feedback totals per variant once everything sent has landed. */
+export async function settledFeedback(name: string, shards = DEFAULT_SHARDS) {
+	await settled(name, shards);
+	return store(name).feedback(0, Date.now() + 60_000);
 }
