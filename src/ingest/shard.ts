@@ -77,6 +77,8 @@ export class IngestShard extends DurableObject<Env> {
 	#forwardFailures = 0;
 	/** Set once this instance made sure retention is scheduled (SQLite keeps the schedule). */
 	#retentionScheduled = false;
+	/** A hand-off round is scheduled (so a busy shard does not write the schedule per batch). */
+	#forwardScheduled = false;
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
@@ -114,7 +116,10 @@ export class IngestShard extends DurableObject<Env> {
 			addVerdicts(verdicts, outcome.verdicts);
 		}
 		if (verdicts.refused > 0) this.#full.set(shard, now + FULL_TTL_MS);
-		if (forwarded > 0) await this.schedule("forward", now + settings.INGEST_FORWARD_MS);
+		if (forwarded > 0 && !this.#forwardScheduled) {
+			await this.schedule("forward", now + settings.INGEST_FORWARD_MS);
+			this.#forwardScheduled = true;
+		}
 		await this.ensureRetention(now);
 		if (verdicts.refused > 0) log("feedback_refused_full", this.ctx.id.name, verdicts.refused);
 		return { duplicates, full: this.knownFull(now) };
@@ -153,6 +158,7 @@ export class IngestShard extends DurableObject<Env> {
 				await this.handOn();
 			} catch (error) {
 				log("forward_failed", this.ctx.id.name, String(error));
+				scheduleJob(sql, "forward", now + FORWARD_BACKOFF_MAX_MS);
 			}
 		}
 		const retentionDue = jobDue(sql, "retention");
@@ -201,7 +207,8 @@ export class IngestShard extends DurableObject<Env> {
 					Math.max(interval, FORWARD_BACKOFF_MIN_MS) * 2 ** (this.#forwardFailures - 1),
 				)
 			: interval;
-		if (hasForwards(sql)) scheduleJob(sql, "forward", Date.now() + delay);
+		this.#forwardScheduled = hasForwards(sql);
+		if (this.#forwardScheduled) scheduleJob(sql, "forward", Date.now() + delay);
 		else clearJob(sql, "forward");
 	}
 

@@ -19,25 +19,26 @@ import type { FeedbackDelta, FeedbackItem, PullResult, ShardBatch, ShardCursor }
 /** Shard schema versions start at 21 (20 is the deployment object's cursor table). */
 export const SHARD_MIGRATIONS: Migration[] = [
 	{
+		// Keyed tables are WITHOUT ROWID: a write is one row written, not two (row and key index).
 		version: 21,
 		statements: [
-			"CREATE TABLE shard_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+			"CREATE TABLE shard_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
 			"CREATE TABLE ingest_batches (id TEXT PRIMARY KEY, time INTEGER NOT NULL) WITHOUT ROWID",
 			`CREATE TABLE pending_rows (
 				generation INTEGER NOT NULL, minute INTEGER NOT NULL, variant TEXT NOT NULL,
 				threshold INTEGER NOT NULL, epoch INTEGER NOT NULL, aggregate TEXT NOT NULL,
-				PRIMARY KEY (generation, minute, variant, threshold, epoch))`,
+				PRIMARY KEY (generation, minute, variant, threshold, epoch)) WITHOUT ROWID`,
 			`CREATE TABLE pending_feedback (
 				generation INTEGER NOT NULL, minute INTEGER NOT NULL, variant TEXT NOT NULL,
 				epoch INTEGER NOT NULL, moments TEXT NOT NULL,
-				PRIMARY KEY (generation, minute, variant, epoch))`,
+				PRIMARY KEY (generation, minute, variant, epoch)) WITHOUT ROWID`,
 			`CREATE TABLE pending_samples (
-				id INTEGER PRIMARY KEY AUTOINCREMENT, generation INTEGER NOT NULL, sample TEXT NOT NULL)`,
+				id INTEGER PRIMARY KEY, generation INTEGER NOT NULL, sample TEXT NOT NULL)`,
 			"CREATE TABLE feedback_seen (key TEXT PRIMARY KEY, time INTEGER NOT NULL) WITHOUT ROWID",
 			`CREATE TABLE forward_queue (
-				id INTEGER PRIMARY KEY AUTOINCREMENT, target INTEGER NOT NULL, shards INTEGER NOT NULL,
+				id INTEGER PRIMARY KEY, target INTEGER NOT NULL, shards INTEGER NOT NULL,
 				items TEXT NOT NULL)`,
-			"CREATE TABLE shard_jobs (job TEXT PRIMARY KEY, due_at INTEGER NOT NULL)",
+			"CREATE TABLE shard_jobs (job TEXT PRIMARY KEY, due_at INTEGER NOT NULL) WITHOUT ROWID",
 		],
 	},
 ];
