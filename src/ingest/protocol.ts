@@ -95,6 +95,19 @@ export interface PullResult {
 	feedback: FeedbackDelta[];
 }
 
+/**
+ * A batch id: its creation time (ms, 9 base-36 digits, so ids sort by time),
+ * the isolate and a sequence number. Shards forget ids by time prefix.
+ */
+export function batchId(time: number, isolate: string, sequence: number): string {
+	return `${batchIdPrefix(time)}.${isolate}.${sequence}`;
+}
+
+/** The prefix of the ids of batches created at `time`; earlier ones sort below it. */
+export function batchIdPrefix(time: number): string {
+	return Math.max(0, Math.floor(time)).toString(36).padStart(9, "0");
+}
+
 /** The Durable Object name of a deployment's shard. */
 export function shardName(deployment: string, shard: number): string {
 	return `${deployment}:${shard}`;

@@ -61,7 +61,7 @@ const FORWARD_BACKOFF_MAX_MS = 60_000;
 const FORWARD_ROWS_PER_RUN = 2000;
 const RETENTION_INTERVAL_MS = 10 * 60 * 1000;
 const RETENTION_RETRY_MS = 5 * 60 * 1000;
-/** Batch ids are remembered this long: isolates stop retrying a batch after 30 minutes. */
+/** Batch ids are remembered this long after their creation: isolates stop retrying after 30 minutes. */
 export const BATCH_ID_TTL_MS = 60 * 60 * 1000;
 /** A sibling that answered "full" is reported full to isolates for this long. */
 const FULL_TTL_MS = 60 * 1000;
@@ -106,7 +106,7 @@ export class IngestShard extends DurableObject<Env> {
 		for (const batch of batches) {
 			const budget = this.budget(batch.shards);
 			const outcome = this.ctx.storage.transactionSync(() => {
-				const applied = applyBatch(sql, batch, shard, budget, now);
+				const applied = applyBatch(sql, batch, shard, budget);
 				if (batch.samples.length > 0) capSamples(sql, settings.SHADOW_SAMPLE_LIMIT);
 				return applied;
 			});

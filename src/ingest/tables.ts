@@ -14,7 +14,14 @@ import { mergeAggregates, type VariantAggregate } from "../metrics/aggregate";
 import type { IngestRow, ShadowSample } from "../metrics/batch";
 import type { ObservedVariant } from "../metrics/observation";
 import { emptyMoments, type Moments, mergeMoments } from "../stats";
-import type { FeedbackDelta, FeedbackItem, PullResult, ShardBatch, ShardCursor } from "./protocol";
+import {
+	batchIdPrefix,
+	type FeedbackDelta,
+	type FeedbackItem,
+	type PullResult,
+	type ShardBatch,
+	type ShardCursor,
+} from "./protocol";
 
 /** Shard schema versions start at 21 (20 is the deployment object's cursor table). */
 export const SHARD_MIGRATIONS: Migration[] = [
@@ -23,7 +30,8 @@ export const SHARD_MIGRATIONS: Migration[] = [
 		version: 21,
 		statements: [
 			"CREATE TABLE shard_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
-			"CREATE TABLE ingest_batches (id TEXT PRIMARY KEY, time INTEGER NOT NULL) WITHOUT ROWID",
+			// Batch ids start with their creation time: retention deletes a key range, no scan.
+			"CREATE TABLE ingest_batches (id TEXT PRIMARY KEY) WITHOUT ROWID",
 			`CREATE TABLE pending_rows (
 				generation INTEGER NOT NULL, minute INTEGER NOT NULL, variant TEXT NOT NULL,
 				threshold INTEGER NOT NULL, epoch INTEGER NOT NULL, aggregate TEXT NOT NULL,
@@ -34,7 +42,10 @@ export const SHARD_MIGRATIONS: Migration[] = [
 				PRIMARY KEY (generation, minute, variant, epoch)) WITHOUT ROWID`,
 			`CREATE TABLE pending_samples (
 				id INTEGER PRIMARY KEY, generation INTEGER NOT NULL, sample TEXT NOT NULL)`,
-			"CREATE TABLE feedback_seen (key TEXT PRIMARY KEY, time INTEGER NOT NULL) WITHOUT ROWID",
+			// Keyed by the request's day first: a request id always has the same day, and
+			// retention deletes whole days as a key range instead of scanning the set.
+			`CREATE TABLE feedback_seen (
+				day INTEGER NOT NULL, key TEXT NOT NULL, PRIMARY KEY (day, key)) WITHOUT ROWID`,
 			`CREATE TABLE forward_queue (
 				id INTEGER PRIMARY KEY, target INTEGER NOT NULL, shards INTEGER NOT NULL,
 				items TEXT NOT NULL)`,
@@ -44,6 +55,7 @@ export const SHARD_MIGRATIONS: Migration[] = [
 ];
 
 type Row = Record<string, SqlStorageValue>;
+const DAY_MS = 24 * 60 * 60 * 1000;
 const num = (row: Row | undefined, key: string) => Number(row?.[key] ?? 0);
 const PENDING_TABLES = ["pending_rows", "pending_feedback", "pending_samples"] as const;
 
@@ -112,12 +124,10 @@ export function applyBatch(
 	batch: ShardBatch,
 	self: number,
 	budget: SeenBudget,
-	now: number,
 ): BatchOutcome {
 	const verdicts: FeedbackVerdicts = { added: 0, duplicate: 0, limited: 0, refused: 0 };
 	const fresh =
-		sql.exec("INSERT OR IGNORE INTO ingest_batches (id, time) VALUES (?, ?)", batch.id, now)
-			.rowsWritten > 0;
+		sql.exec("INSERT OR IGNORE INTO ingest_batches (id) VALUES (?)", batch.id).rowsWritten > 0;
 	if (!fresh) return { duplicate: true, forwarded: 0, verdicts };
 	const { generation } = shardMeta(sql);
 	for (const row of batch.rows) addPendingRow(sql, generation, row);
@@ -178,9 +188,12 @@ export function applyFeedback(
 	budget: SeenBudget,
 ): FeedbackVerdicts {
 	const verdicts: FeedbackVerdicts = { added: 0, duplicate: 0, limited: 0, refused: 0 };
-	const seen = (key: string, time: number) =>
-		sql.exec("INSERT OR IGNORE INTO feedback_seen (key, time) VALUES (?, ?)", key, time)
-			.rowsWritten > 0;
+	const seen = (key: string, requestTime: number) =>
+		sql.exec(
+			"INSERT OR IGNORE INTO feedback_seen (day, key) VALUES (?, ?)",
+			Math.floor(requestTime / DAY_MS),
+			key,
+		).rowsWritten > 0;
 	const deltas = new Map<string, FeedbackDelta>();
 	for (const item of items) {
 		if (budget.seen >= budget.limit) {
@@ -368,9 +381,9 @@ export function hasForwards(sql: SqlStorage): boolean {
 }
 
 export interface ShardRetention {
-	/** Batch ids applied before this time are forgotten (retries come within minutes). */
+	/** Batch ids created before this time are forgotten (retries come within minutes). */
 	batchesBefore: number;
-	/** De-duplication keys of requests older than this (past the feedback window) go. */
+	/** De-duplication keys of requests older than this (past the feedback window) go, by whole days. */
 	seenBefore: number;
 	/** Pending minutes older than this were never pulled (a deleted deployment): they go. */
 	minuteBefore: number;
@@ -379,10 +392,13 @@ export interface ShardRetention {
 /** Deletes what the shard no longer needs; returns the rows deleted. */
 export function pruneShard(sql: SqlStorage, policy: ShardRetention): number {
 	let deleted = sql.exec(
-		"DELETE FROM ingest_batches WHERE time < ?",
-		policy.batchesBefore,
+		"DELETE FROM ingest_batches WHERE id < ?",
+		batchIdPrefix(policy.batchesBefore),
 	).rowsWritten;
-	deleted += sql.exec("DELETE FROM feedback_seen WHERE time < ?", policy.seenBefore).rowsWritten;
+	deleted += sql.exec(
+		"DELETE FROM feedback_seen WHERE day < ?",
+		Math.floor(policy.seenBefore / DAY_MS),
+	).rowsWritten;
 	for (const table of ["pending_rows", "pending_feedback"]) {
 		deleted += sql.exec(`DELETE FROM ${table} WHERE minute < ?`, policy.minuteBefore).rowsWritten;
 	}

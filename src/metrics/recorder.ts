@@ -17,6 +17,7 @@
  */
 import { settingsOf } from "../config/settings";
 import {
+	batchId,
 	DEFAULT_SHARDS,
 	type FeedbackItem,
 	type IngestAck,
@@ -257,7 +258,7 @@ export class IngestBuffer {
 		// Random values are only allowed inside a request, not at module load: made on first use.
 		this.#id ??= crypto.randomUUID();
 		this.#sequence += 1;
-		return `${this.#id}.${this.#sequence}`;
+		return batchId(this.#now(), this.#id, this.#sequence);
 	}
 }
 

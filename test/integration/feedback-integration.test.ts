@@ -211,9 +211,9 @@ describe("POST /v1/feedback, server to server (the default)", () => {
 		await runInDurableObject(shard(name, 0), (_instance, state) => {
 			for (let i = 0; i < 1000; i++)
 				state.storage.sql.exec(
-					"INSERT INTO feedback_seen (key, time) VALUES (?, ?)",
+					"INSERT INTO feedback_seen (day, key) VALUES (?, ?)",
+					Math.floor(Date.now() / 86_400_000),
 					`seed-${i}`,
-					Date.now(),
 				);
 		});
 		const first = await servedRequest(name);

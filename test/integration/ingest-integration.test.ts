@@ -5,6 +5,7 @@ import { aggregateRows } from "../../src/deployment/metrics-tables";
 import { migrate } from "../../src/deployment/sql-migrations";
 import { cursorOf, foldPulls, syncShards } from "../../src/ingest/merge";
 import {
+	batchId,
 	type FeedbackItem,
 	type PullResult,
 	type ShardBatch,
@@ -87,7 +88,7 @@ function unitOn(target: number): string {
 describe("ingest shards apply each batch once", () => {
 	it("counts a batch sent twice (a retry whose first answer was lost) once", async () => {
 		const name = uniqueName("twice");
-		const batch = batchOf("isolate-a.1", champions(name, 10));
+		const batch = batchOf(batchId(NOW, "isolate-a", 1), champions(name, 10));
 		expect(await shard(name, 0).ingest([batch])).toMatchObject({ duplicates: 0 });
 		expect(await shard(name, 0).ingest([batch])).toMatchObject({ duplicates: 1 });
 		expect((await totals(name)).champion.requests).toBe(10);
@@ -286,9 +287,9 @@ describe("feedback in the shards", () => {
 		await runInDurableObject(shard(name, 1), (_instance, state) => {
 			for (let i = 0; i < 250; i++)
 				state.storage.sql.exec(
-					"INSERT INTO feedback_seen (key, time) VALUES (?, ?)",
+					"INSERT INTO feedback_seen (day, key) VALUES (?, ?)",
+					Math.floor(NOW / 86_400_000),
 					`seed-${i}`,
-					NOW,
 				);
 		});
 		const ack = await shard(name, 1).ingest([
@@ -340,9 +341,10 @@ describe("shard storage and its alarm", () => {
 			state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`).one().n;
 		await runInDurableObject(shard(name, 0), (_instance, state) => {
 			const sql = state.storage.sql;
-			sql.exec("INSERT INTO ingest_batches (id, time) VALUES ('old', ?)", NOW - 2 * 3600_000);
-			sql.exec("INSERT INTO feedback_seen (key, time) VALUES ('old', ?)", NOW - 8 * 86_400_000);
-			sql.exec("INSERT INTO feedback_seen (key, time) VALUES ('new', ?)", NOW);
+			sql.exec("INSERT INTO ingest_batches (id) VALUES (?)", batchId(NOW - 2 * 3600_000, "old", 1));
+			const day = Math.floor(NOW / 86_400_000);
+			sql.exec("INSERT INTO feedback_seen (day, key) VALUES (?, 'old')", day - 8);
+			sql.exec("INSERT INTO feedback_seen (day, key) VALUES (?, 'new')", day);
 			sql.exec("UPDATE shard_jobs SET due_at = 0 WHERE job = 'retention'");
 		});
 		expect(await runDurableObjectAlarm(shard(name, 0))).toBe(true);
