@@ -32,6 +32,11 @@ const Settings = z.object({
 	 */
 	INGEST_FORWARD_MS: z.coerce.number().int().min(0).max(10_000).catch(1_000),
 	/**
+	 * How often an ingest shard holding new data pushes it to the deployment
+	 * object, ms: what a look sees is at most METRICS_FLUSH_MS + this old.
+	 */
+	INGEST_PUSH_MS: z.coerce.number().int().min(0).max(60_000).catch(10_000),
+	/**
 	 * How long a shadow comparison waits for the candidate after the champion's
 	 * answer ended, ms; beyond it the pair is not comparable (background work
 	 * lives about 30 s after the response).

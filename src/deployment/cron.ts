@@ -8,7 +8,7 @@
 import { listDeploymentNames, readIndex, writeIndex } from "../config/kv";
 
 /** Calls to deployment objects in flight at once. */
-const CONCURRENCY = 10;
+const CONCURRENCY = 32;
 
 export interface ControllerRun {
 	deployments: number;

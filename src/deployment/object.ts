@@ -7,10 +7,10 @@
  * authority.ts (KV I/O) and engine.ts (one transaction each), SQL in
  * record.ts and metrics-tables.ts, decisions in the pure rollout/ core.
  * Isolates send metrics and feedback to the deployment's ingest shards
- * (src/ingest); before every look and every metrics read the object pulls
- * each shard's new per-minute deltas and folds them into its own tables
- * exactly once (ingest/merge.ts), so the analysis and the admin reads see
- * the same tables as before.
+ * (src/ingest); the shards push their closed generations here (`stage`),
+ * exactly once, and before every look and every metrics read the object
+ * folds what is staged into its own tables (ingest/merge.ts), so the
+ * analysis and the admin reads see the same tables as before.
  * One alarm serves two jobs (alarm-jobs.ts): hourly retention (old minutes,
  * surplus shadow samples, old deliveries) and the webhook outbox (outbox.ts).
  * It is always set to the earliest due time, and the handler re-arms itself
@@ -20,8 +20,8 @@ import { DurableObject } from "cloudflare:workers";
 import type { RescuedConfig } from "../config/cache";
 import { settingsOf } from "../config/settings";
 import type { DeploymentSpec } from "../config/spec";
-import { MERGE_MIGRATIONS, type SyncReport, shardsToPull, syncShards } from "../ingest/merge";
-import { DEFAULT_SHARDS, shardName } from "../ingest/protocol";
+import { foldStaged, MERGE_MIGRATIONS, pruneStaged, stagePush } from "../ingest/merge";
+import type { PullResult, ShardCursor } from "../ingest/protocol";
 import type { AggregateRow, FeedbackAggregate } from "../metrics/aggregate";
 import type { IngestBatch } from "../metrics/batch";
 import { MINUTE_MS, minuteRange } from "../metrics/windows";
@@ -66,8 +66,6 @@ const RETENTION_RETRY_MS = 5 * 60 * 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Deliveries sent per alarm run; more due ones make the alarm fire again at once. */
 const DELIVERIES_PER_RUN = 25;
-/** A shard that has not answered a pull by then is pulled again next time (nothing is lost). */
-const PULL_TIMEOUT_MS = 5_000;
 
 /** An audit entry with the state of the webhook deliveries it caused. */
 export type HistoryEntry = AuditEntry & { notifications?: NotificationState[] };
@@ -76,8 +74,6 @@ export class DeploymentObject extends DurableObject<Env> {
 	/** Set once this instance made sure retention is scheduled (SQLite keeps the schedule). */
 	#retentionScheduled = false;
 	#authority: Authority | undefined;
-	/** The pull of the shards in flight, shared by the callers that arrive meanwhile. */
-	#syncing: Promise<SyncReport> | null = null;
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
@@ -109,9 +105,9 @@ export class DeploymentObject extends DurableObject<Env> {
 
 	// Control: one call each, from the cron or the admin API.
 
-	/** One controller look: merge the shards, read KV, reconcile, analyse, decide, record, publish. */
-	async look(now: number): Promise<Published<LookResult>> {
-		await this.sync();
+	/** One controller look: fold what the shards pushed, read KV, reconcile, analyse, decide, record, publish. */
+	look(now: number): Promise<Published<LookResult>> {
+		this.foldStaged();
 		return this.authority.look(now);
 	}
 
@@ -135,8 +131,8 @@ export class DeploymentObject extends DurableObject<Env> {
 	}
 
 	/** Spec, state and live analysis, for the admin API. */
-	async report(now: number): Promise<DeploymentReport> {
-		await this.sync();
+	report(now: number): Promise<DeploymentReport> {
+		this.foldStaged();
 		return this.authority.report(now);
 	}
 
@@ -167,35 +163,23 @@ export class DeploymentObject extends DurableObject<Env> {
 	// Metrics.
 
 	/**
-	 * Pulls every ingest shard's new per-minute deltas and folds them in,
-	 * exactly once (ingest/merge.ts). One pull per shard; callers arriving
-	 * while one is in flight share it. A shard that fails is logged and
-	 * pulled again next time: nothing is lost or counted twice.
+	 * A shard's push of its closed generations: staged when it starts at this
+	 * object's cursor for the shard, refused otherwise (ingest/merge.ts).
+	 * Answers with the cursor, which the shard adopts.
 	 */
-	sync(): Promise<SyncReport> {
-		this.#syncing ??= this.pullShards().finally(() => {
-			this.#syncing = null;
-		});
-		return this.#syncing;
+	async stage(shard: number, push: PullResult): Promise<ShardCursor> {
+		const limit = settingsOf(this.env).SHADOW_SAMPLE_LIMIT;
+		const { outcome, cursor } = this.ctx.storage.transactionSync(() =>
+			stagePush(this.ctx.storage.sql, shard, push, limit),
+		);
+		if (outcome === "staged") await this.ensureRetentionAlarm();
+		return cursor;
 	}
 
-	private async pullShards(): Promise<SyncReport> {
-		const sql = this.ctx.storage.sql;
-		const shards = shardsToPull(
-			sql,
-			this.ctx.storage.transactionSync(() => loadRollout(sql).spec?.ingest.shards) ??
-				DEFAULT_SHARDS,
-		);
-		const report = await syncShards(
-			this.ctx.storage,
-			shards,
-			(shard) => this.env.INGEST.getByName(shardName(this.name, shard)),
-			{ timeoutMs: PULL_TIMEOUT_MS, sampleLimit: settingsOf(this.env).SHADOW_SAMPLE_LIMIT },
-		);
-		for (const { shard, error } of report.failed)
-			log("shard_pull_failed", `${this.name}:${shard}`, error);
-		if (report.folded > 0) await this.ensureRetentionAlarm();
-		return report;
+	/** Folds what the shards pushed into the per-minute tables (one transaction). */
+	private foldStaged(): void {
+		const limit = settingsOf(this.env).SHADOW_SAMPLE_LIMIT;
+		this.ctx.storage.transactionSync(() => foldStaged(this.ctx.storage.sql, limit));
 	}
 
 	/**
@@ -213,26 +197,26 @@ export class DeploymentObject extends DurableObject<Env> {
 	}
 
 	/** Aggregates per (variant, threshold) over [fromMs, toMs), minute-aligned. */
-	async aggregates(fromMs: number, toMs: number): Promise<AggregateRow[]> {
-		await this.sync();
+	aggregates(fromMs: number, toMs: number): AggregateRow[] {
+		this.foldStaged();
 		return aggregateRows(this.ctx.storage.sql, ...minuteRange(fromMs, toMs));
 	}
 
 	/** Feedback moments per variant for requests in [fromMs, toMs), minute-aligned. */
-	async feedback(fromMs: number, toMs: number): Promise<FeedbackAggregate> {
-		await this.sync();
+	feedback(fromMs: number, toMs: number): FeedbackAggregate {
+		this.foldStaged();
 		return feedbackWindow(this.ctx.storage.sql, ...minuteRange(fromMs, toMs));
 	}
 
 	/** Per-minute series per variant over [fromMs, toMs). */
-	async series(fromMs: number, toMs: number): Promise<MinuteSeriesRow[]> {
-		await this.sync();
+	series(fromMs: number, toMs: number): MinuteSeriesRow[] {
+		this.foldStaged();
 		return minuteSeries(this.ctx.storage.sql, ...minuteRange(fromMs, toMs));
 	}
 
 	/** The most recent shadow comparisons, newest first. */
-	async shadowSamples(limit: number): Promise<StoredShadowSample[]> {
-		await this.sync();
+	shadowSamples(limit: number): StoredShadowSample[] {
+		this.foldStaged();
 		return recentShadowSamples(this.ctx.storage.sql, Math.max(1, Math.min(limit, 10_000)));
 	}
 
@@ -267,11 +251,13 @@ export class DeploymentObject extends DurableObject<Env> {
 		if (due === null) return;
 		const settings = settingsOf(this.env);
 		this.ctx.storage.transactionSync(() => {
+			const beforeMinute = Math.floor((now - settings.METRICS_RETENTION_DAYS * DAY_MS) / MINUTE_MS);
 			applyRetention(sql, {
-				beforeMinute: Math.floor((now - settings.METRICS_RETENTION_DAYS * DAY_MS) / MINUTE_MS),
+				beforeMinute,
 				sampleLimit: settings.SHADOW_SAMPLE_LIMIT,
 				feedbackBefore: now - settings.FEEDBACK_WINDOW_DAYS * DAY_MS,
 			});
+			pruneStaged(sql, beforeMinute);
 			pruneOutbox(sql, now - settings.METRICS_RETENTION_DAYS * DAY_MS);
 		});
 		if (due > now) return; // run early: the hourly schedule stays as it was

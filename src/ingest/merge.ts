@@ -1,30 +1,39 @@
 /**
- * The deployment object's half of the ingest protocol: pull every shard with
- * its cursor, fold what comes back into the object's own per-minute tables
- * (the existing writers: ingestBatch, mergeFeedback), and advance the cursor
- * in the same transaction.
+ * The deployment object's half of the ingest protocol. Each shard pushes
+ * its closed generations (every INGEST_PUSH_MS while it has data, from its
+ * alarm); the object stages them (cheap JSON rows, one per key) and, before
+ * every look and metrics read, folds the staging into its own per-minute
+ * tables with the existing writers (ingestBatch, mergeFeedback), merged per
+ * key, so the tables are written once per key whatever the shard count and
+ * the cron's look stays one call with no fan-out.
  *
  * Why it is exact:
- * - A shard writes only into its open generation and returns, for a cursor
- *   c, the generations (c, open] merged, then opens the next one. It deletes
- *   generations only up to the cursor it is sent, and the object sends only
- *   cursors it has committed, i.e. data it has folded in: nothing is lost
- *   when a pull, its answer or the fold fails; the next pull returns it again.
- * - The object folds an answer only when it starts at the cursor it holds
- *   (from === cursor), and moves the cursor to `to` in the same transaction:
- *   a repeated, late or concurrent answer starts elsewhere and is dropped, so
- *   no generation is folded twice.
+ * - A shard writes only into its open generation. A push carries the
+ *   generations (from, to] merged, `from` being the last cursor the object
+ *   confirmed to it, and opens the next generation; the shard deletes
+ *   generations only up to a cursor the object has confirmed, i.e. staged.
+ *   Nothing is lost when a push, its answer or a fold fails: the data stays
+ *   in the shard (or in the staging) and goes again.
+ * - The object stages a push only when it starts at the cursor it holds for
+ *   that shard (from === cursor) and moves the cursor to `to` in the same
+ *   transaction, then answers with its cursor. A repeated or late push starts
+ *   elsewhere and is refused with the object's cursor, which the shard adopts
+ *   before pushing the rest: no generation is staged twice.
+ * - Staging and folding happen in the object's transactions: a fold that
+ *   fails leaves the staging as it was.
  * - A shard whose storage was recreated has a new incarnation: the object's
  *   cursor for the old one means nothing there, and both sides start at 0.
  * - An isolate's retried batch carries the id the shard already applied, and
  *   feedback handed between shards is applied once per request id: both
  *   counted once before they ever reach a generation.
  */
-
 import { capShadowSamples, ingestBatch, mergeFeedback } from "../deployment/metrics-tables";
 import type { Migration } from "../deployment/sql-migrations";
-import type { ShadowSample } from "../metrics/batch";
-import type { PullResult, ShardCursor } from "./protocol";
+import { mergeAggregates, type VariantAggregate } from "../metrics/aggregate";
+import type { IngestRow, ShadowSample } from "../metrics/batch";
+import type { ObservedVariant } from "../metrics/observation";
+import { type Moments, mergeMoments } from "../stats";
+import type { FeedbackDelta, PullResult, ShardCursor } from "./protocol";
 
 /** Version 20 of the deployment object's schema. */
 export const MERGE_MIGRATIONS: Migration[] = [
@@ -33,6 +42,14 @@ export const MERGE_MIGRATIONS: Migration[] = [
 		statements: [
 			`CREATE TABLE shard_cursors (
 				shard INTEGER PRIMARY KEY, incarnation TEXT, generation INTEGER NOT NULL)`,
+			`CREATE TABLE staged_rows (
+				minute INTEGER NOT NULL, variant TEXT NOT NULL, threshold INTEGER NOT NULL,
+				epoch INTEGER NOT NULL, aggregate TEXT NOT NULL,
+				PRIMARY KEY (minute, variant, threshold, epoch)) WITHOUT ROWID`,
+			`CREATE TABLE staged_feedback (
+				minute INTEGER NOT NULL, variant TEXT NOT NULL, epoch INTEGER NOT NULL,
+				moments TEXT NOT NULL, PRIMARY KEY (minute, variant, epoch)) WITHOUT ROWID`,
+			"CREATE TABLE staged_samples (id INTEGER PRIMARY KEY, time INTEGER NOT NULL, sample TEXT NOT NULL)",
 		],
 	},
 ];
@@ -51,104 +68,132 @@ export function cursorOf(sql: SqlStorage, shard: number): ShardCursor {
 		: { incarnation: null, generation: 0 };
 }
 
-/** The shards to pull: 0..shards-1, and any other the object ever pulled (a count lowered). */
-export function shardsToPull(sql: SqlStorage, shards: number): number[] {
-	const known = sql
-		.exec<Row>("SELECT shard FROM shard_cursors")
-		.toArray()
-		.map((r) => Number(r.shard));
-	return [...new Set([...Array.from({ length: shards }, (_, i) => i), ...known])].sort(
-		(a, b) => a - b,
-	);
-}
-
-export type FoldOutcome = "folded" | "empty" | "stale";
+export type StageOutcome = "staged" | "empty" | "stale";
 
 /**
- * Folds pull answers in, each only when it starts at its shard's cursor;
- * shadow samples of all answers in time order, capped. Run it in one
- * transaction.
+ * Stages a shard's push when it starts at the object's cursor for that
+ * shard, and moves the cursor to its end; refuses it otherwise. Returns the
+ * cursor after, which the shard adopts. Run it in one transaction.
  */
-export function foldPulls(
+export function stagePush(
 	sql: SqlStorage,
-	answers: readonly { shard: number; result: PullResult }[],
+	shard: number,
+	push: PullResult,
 	sampleLimit: number,
-): FoldOutcome[] {
-	const samples: ShadowSample[] = [];
-	const outcomes = answers.map(({ shard, result }): FoldOutcome => {
-		const cursor = cursorOf(sql, shard);
-		const expected = cursor.incarnation === result.incarnation ? cursor.generation : 0;
-		if (result.from !== expected || result.to < result.from) return "stale";
-		if (result.to > result.from) {
-			ingestBatch(sql, { rows: result.rows, samples: [], observations: 0 });
-			for (const delta of result.feedback) mergeFeedback(sql, delta);
-			samples.push(...result.samples);
-		}
+): { outcome: StageOutcome; cursor: ShardCursor } {
+	const cursor = cursorOf(sql, shard);
+	const expected = cursor.incarnation === push.incarnation ? cursor.generation : 0;
+	if (push.from !== expected || push.to < push.from) return { outcome: "stale", cursor };
+	for (const row of push.rows) stageRow(sql, row);
+	for (const delta of push.feedback) stageFeedback(sql, delta);
+	for (const sample of push.samples) {
 		sql.exec(
-			"INSERT OR REPLACE INTO shard_cursors (shard, incarnation, generation) VALUES (?, ?, ?)",
-			shard,
-			result.incarnation,
-			result.to,
+			"INSERT INTO staged_samples (time, sample) VALUES (?, ?)",
+			sample.time,
+			JSON.stringify(sample),
 		);
-		return result.to > result.from ? "folded" : "empty";
-	});
-	if (samples.length > 0) {
-		samples.sort((a, b) => a.time - b.time);
-		ingestBatch(sql, { rows: [], samples, observations: 0 });
-		capShadowSamples(sql, sampleLimit);
 	}
-	return outcomes;
+	if (push.samples.length > 0) {
+		sql.exec(
+			"DELETE FROM staged_samples WHERE id <= (SELECT MAX(id) FROM staged_samples) - ?",
+			sampleLimit,
+		);
+	}
+	sql.exec(
+		"INSERT OR REPLACE INTO shard_cursors (shard, incarnation, generation) VALUES (?, ?, ?)",
+		shard,
+		push.incarnation,
+		push.to,
+	);
+	return {
+		outcome: push.to > push.from ? "staged" : "empty",
+		cursor: { incarnation: push.incarnation, generation: push.to },
+	};
 }
 
-/** What a pull needs from a shard: its cursor in, its answer out. */
-export interface Pullable {
-	pull(cursor: ShardCursor): Promise<PullResult>;
+function stageRow(sql: SqlStorage, row: IngestRow): void {
+	const key = [row.minute, row.variant, row.threshold, row.epoch] as const;
+	const stored = sql
+		.exec<Row>(
+			"SELECT aggregate FROM staged_rows WHERE minute = ? AND variant = ? AND threshold = ? AND epoch = ?",
+			...key,
+		)
+		.toArray()[0];
+	const aggregate = stored
+		? mergeAggregates(JSON.parse(String(stored.aggregate)) as VariantAggregate, row.aggregate)
+		: row.aggregate;
+	sql.exec(
+		"INSERT OR REPLACE INTO staged_rows VALUES (?, ?, ?, ?, ?)",
+		...key,
+		JSON.stringify(aggregate),
+	);
 }
 
-export interface SyncReport {
-	folded: number;
-	empty: number;
-	stale: number;
-	failed: { shard: number; error: string }[];
+function stageFeedback(sql: SqlStorage, delta: FeedbackDelta): void {
+	const key = [delta.minute, delta.variant, delta.epoch] as const;
+	const stored = sql
+		.exec<Row>(
+			"SELECT moments FROM staged_feedback WHERE minute = ? AND variant = ? AND epoch = ?",
+			...key,
+		)
+		.toArray()[0];
+	const before = stored
+		? (JSON.parse(String(stored.moments)) as { all: Moments; fallback: Moments })
+		: null;
+	const moments = before
+		? {
+				all: mergeMoments(before.all, delta.all),
+				fallback: mergeMoments(before.fallback, delta.fallback),
+			}
+		: { all: delta.all, fallback: delta.fallback };
+	sql.exec(
+		"INSERT OR REPLACE INTO staged_feedback VALUES (?, ?, ?, ?)",
+		...key,
+		JSON.stringify(moments),
+	);
 }
 
 /**
- * Pulls the given shards in parallel (each bounded by `timeoutMs`: a late
- * answer is ignored and pulled again next time) and folds the answers in one
- * transaction. Never throws for a shard's failure: it is reported.
+ * Folds everything staged into the per-minute tables (one write per key) and
+ * empties the staging; shadow samples in time order, capped. Returns the
+ * rows folded. Run it in one transaction.
  */
-export async function syncShards(
-	storage: DurableObjectStorage,
-	shards: readonly number[],
-	stub: (shard: number) => Pullable,
-	options: { timeoutMs: number; sampleLimit: number },
-): Promise<SyncReport> {
-	const report: SyncReport = { folded: 0, empty: 0, stale: 0, failed: [] };
-	const answers: { shard: number; result: PullResult }[] = [];
-	await Promise.all(
-		shards.map(async (shard) => {
-			try {
-				const cursor = storage.transactionSync(() => cursorOf(storage.sql, shard));
-				const result = await withTimeout(stub(shard).pull(cursor), options.timeoutMs);
-				answers.push({ shard, result });
-			} catch (error) {
-				report.failed.push({ shard, error: String(error) });
-			}
-		}),
-	);
-	const outcomes = storage.transactionSync(() =>
-		foldPulls(storage.sql, answers, options.sampleLimit),
-	);
-	for (const outcome of outcomes) report[outcome] += 1;
-	return report;
+export function foldStaged(sql: SqlStorage, sampleLimit: number): number {
+	const rows: IngestRow[] = sql
+		.exec<Row>("SELECT * FROM staged_rows")
+		.toArray()
+		.map((row) => ({
+			minute: Number(row.minute),
+			variant: String(row.variant) as ObservedVariant,
+			threshold: Number(row.threshold),
+			epoch: Number(row.epoch),
+			aggregate: JSON.parse(String(row.aggregate)) as VariantAggregate,
+		}));
+	const feedback = sql.exec<Row>("SELECT * FROM staged_feedback").toArray();
+	const samples = sql
+		.exec<Row>("SELECT sample FROM staged_samples ORDER BY time, id")
+		.toArray()
+		.map((row) => JSON.parse(String(row.sample)) as ShadowSample);
+	if (rows.length + feedback.length + samples.length === 0) return 0;
+	ingestBatch(sql, { rows, samples, observations: 0 });
+	for (const row of feedback) {
+		const moments = JSON.parse(String(row.moments)) as { all: Moments; fallback: Moments };
+		mergeFeedback(sql, {
+			minute: Number(row.minute),
+			variant: row.variant === "candidate" ? "candidate" : "champion",
+			epoch: Number(row.epoch),
+			...moments,
+		});
+	}
+	if (samples.length > 0) capShadowSamples(sql, sampleLimit);
+	for (const table of ["staged_rows", "staged_feedback", "staged_samples"]) {
+		sql.exec(`DELETE FROM ${table}`);
+	}
+	return rows.length + feedback.length + samples.length;
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-	let timer: ReturnType<typeof setTimeout> | undefined;
-	const timeout = new Promise<never>((_, reject) => {
-		timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-	});
-	return Promise.race([promise, timeout]).finally(() => {
-		if (timer !== undefined) clearTimeout(timer);
-	});
+/** Staged minutes older than this are dropped (a deployment no longer looked at). */
+export function pruneStaged(sql: SqlStorage, beforeMinute: number): void {
+	sql.exec("DELETE FROM staged_rows WHERE minute < ?", beforeMinute);
+	sql.exec("DELETE FROM staged_feedback WHERE minute < ?", beforeMinute);
 }

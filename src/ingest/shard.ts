@@ -7,18 +7,20 @@
  *
  * - `ingest(batches)`: applies each batch once per id (rows and samples into
  *   the open generation, this shard's units' feedback into its
- *   de-duplication set, other shards' feedback into the forward queue).
- * - `forward(items)`: feedback a sibling shard received for this shard's
- *   units; applied once per request id (a repeated hand-off is a duplicate).
- * - `pull(cursor)`: the deployment object's read (see ingest/merge.ts).
- * - The alarm hands queued feedback on (one call per target, at most one
- *   round per INGEST_FORWARD_MS, 1 s; retried with backoff) and runs retention (batch ids after
- *   an hour, de-duplication keys after the feedback window, minutes never
- *   pulled after the retention days); it re-arms itself whatever fails.
+ *   de-duplication set, other shards' feedback into the hand-off queue).
+ * - `forward(items)`: feedback a sibling received for this shard's units;
+ *   applied once per request id (a repeated hand-off is a duplicate).
+ * - The alarm runs three jobs: hand-offs (one call per target per
+ *   INGEST_FORWARD_MS, 1 s), the push of closed generations to the
+ *   deployment object (every INGEST_PUSH_MS, 10 s, while there is data; see
+ *   ingest/merge.ts) and retention (batch ids after an hour, de-duplication
+ *   keys after the feedback window, minutes never pushed after the retention
+ *   days). Failures are logged and retried with backoff; the alarm is
+ *   re-armed for the earliest job whatever fails.
  *
  * Storage caps hold at write time: shadow samples (SHADOW_SAMPLE_LIMIT) and
  * the de-duplication set (FEEDBACK_SEEN_LIMIT split over the shards; beyond
- * it feedback is refused, counted and reported to isolates, which answer 503
+ * it feedback is refused, logged and reported to isolates, which answer 503
  * `feedback_capacity` for a minute).
  */
 import { DurableObject } from "cloudflare:workers";
@@ -39,26 +41,32 @@ import {
 	applyFeedback,
 	capSamples,
 	clearJob,
+	confirmPush,
 	dropForwards,
 	type FeedbackVerdicts,
 	hasForwards,
+	hasPending,
 	jobDue,
 	nextJob,
+	nextPush,
 	pruneShard,
 	pull,
 	queuedForwards,
 	type SeenBudget,
 	SHARD_MIGRATIONS,
+	type ShardJob,
 	scheduleJob,
 	seenCount,
 	shardHasData,
 	shardMeta,
 } from "./tables";
 
-const FORWARD_BACKOFF_MIN_MS = 1000;
-const FORWARD_BACKOFF_MAX_MS = 60_000;
-/** Queue rows handed on per alarm run (each row is one batch's values for one target). */
+const BACKOFF_MIN_MS = 1000;
+const BACKOFF_MAX_MS = 60_000;
+/** Hand-off queue rows sent per alarm run (each row is one batch's values for one target). */
 const FORWARD_ROWS_PER_RUN = 2000;
+/** Pushes per alarm run: a refused push (a lost answer) is followed at once by the rest. */
+const PUSHES_PER_RUN = 3;
 const RETENTION_INTERVAL_MS = 10 * 60 * 1000;
 const RETENTION_RETRY_MS = 5 * 60 * 1000;
 /** Batch ids are remembered this long after their creation: isolates stop retrying after 30 minutes. */
@@ -72,13 +80,11 @@ export class IngestShard extends DurableObject<Env> {
 	#seen: number | undefined;
 	/** Siblings (and this shard) known to be full, until when. */
 	readonly #full = new Map<number, number>();
-	/** The alarm time this instance set, so a busy shard does not set it on every batch. */
+	/** Jobs this instance knows are scheduled (so a busy shard does not rewrite them per batch). */
+	readonly #scheduled = new Set<ShardJob>();
+	/** The alarm time this instance set. */
 	#armedFor: number | null = null;
-	#forwardFailures = 0;
-	/** Set once this instance made sure retention is scheduled (SQLite keeps the schedule). */
-	#retentionScheduled = false;
-	/** A hand-off round is scheduled (so a busy shard does not write the schedule per batch). */
-	#forwardScheduled = false;
+	readonly #failures = new Map<ShardJob, number>();
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
@@ -115,13 +121,12 @@ export class IngestShard extends DurableObject<Env> {
 			forwarded += outcome.forwarded;
 			addVerdicts(verdicts, outcome.verdicts);
 		}
-		if (verdicts.refused > 0) this.#full.set(shard, now + FULL_TTL_MS);
-		if (forwarded > 0 && !this.#forwardScheduled) {
-			await this.schedule("forward", now + settings.INGEST_FORWARD_MS);
-			this.#forwardScheduled = true;
+		if (verdicts.refused > 0) {
+			this.#full.set(shard, now + FULL_TTL_MS);
+			log("feedback_refused_full", this.ctx.id.name, verdicts.refused);
 		}
-		await this.ensureRetention(now);
-		if (verdicts.refused > 0) log("feedback_refused_full", this.ctx.id.name, verdicts.refused);
+		if (forwarded > 0) await this.schedule("forward", now + settings.INGEST_FORWARD_MS);
+		await this.afterWrite(now);
 		return { duplicates, full: this.knownFull(now) };
 	}
 
@@ -138,31 +143,31 @@ export class IngestShard extends DurableObject<Env> {
 			this.#full.set(this.identity.shard, now + FULL_TTL_MS);
 			log("feedback_refused_full", this.ctx.id.name, verdicts.refused);
 		}
-		await this.ensureRetention(now);
+		if (verdicts.added > 0) await this.afterWrite(now);
 		return { full: budget.seen >= budget.limit };
 	}
 
-	/** The deployment object's pull: generations after its cursor, merged (see ingest/merge.ts). */
+	/**
+	 * Closes the open generation and returns everything after `cursor`
+	 * merged: what a push sends. For tests and tools; the object never waits
+	 * on it.
+	 */
 	pull(cursor: ShardCursor): PullResult {
 		return this.ctx.storage.transactionSync(() => pull(this.ctx.storage.sql, cursor));
 	}
 
-	/** Hands queued feedback on, then retention; whatever fails is retried, and the alarm re-armed. */
+	/** Hand-offs, the push and retention, each when due; the alarm is re-armed whatever fails. */
 	override async alarm(): Promise<void> {
 		this.#armedFor = null;
-		const now = Date.now();
 		const sql = this.ctx.storage.sql;
-		const forwardDue = jobDue(sql, "forward");
-		if (forwardDue !== null && forwardDue <= now) {
-			try {
-				await this.handOn();
-			} catch (error) {
-				log("forward_failed", this.ctx.id.name, String(error));
-				scheduleJob(sql, "forward", now + FORWARD_BACKOFF_MAX_MS);
-			}
-		}
-		const retentionDue = jobDue(sql, "retention");
-		if (retentionDue !== null && retentionDue <= now) {
+		const now = Date.now();
+		const due = (job: ShardJob) => {
+			const at = jobDue(sql, job);
+			return at !== null && at <= now;
+		};
+		if (due("forward")) await this.run("forward", () => this.handOn());
+		if (due("push")) await this.run("push", () => this.push());
+		if (due("retention")) {
 			try {
 				this.retain(now);
 			} catch (error) {
@@ -178,12 +183,45 @@ export class IngestShard extends DurableObject<Env> {
 		}
 	}
 
-	/** One call per target with everything queued for it; a failed target backs off and keeps its rows. */
-	private async handOn(): Promise<void> {
+	/**
+	 * Runs a job that reschedules itself when more is left (returns true);
+	 * on failure it is retried with backoff (1 s doubling to a minute).
+	 */
+	private async run(job: "forward" | "push", work: () => Promise<boolean>): Promise<void> {
+		const sql = this.ctx.storage.sql;
+		const settings = settingsOf(this.env);
+		const interval = job === "forward" ? settings.INGEST_FORWARD_MS : settings.INGEST_PUSH_MS;
+		let more: boolean;
+		try {
+			more = await work();
+			this.#failures.delete(job);
+		} catch (error) {
+			const failures = (this.#failures.get(job) ?? 0) + 1;
+			this.#failures.set(job, failures);
+			log(`${job}_failed`, this.ctx.id.name, String(error));
+			const backoff = Math.min(
+				BACKOFF_MAX_MS,
+				Math.max(interval, BACKOFF_MIN_MS) * 2 ** (failures - 1),
+			);
+			scheduleJob(sql, job, Date.now() + backoff);
+			this.#scheduled.add(job);
+			return;
+		}
+		if (more) {
+			scheduleJob(sql, job, Date.now() + interval);
+			this.#scheduled.add(job);
+		} else {
+			clearJob(sql, job);
+			this.#scheduled.delete(job);
+		}
+	}
+
+	/** One call per target with everything queued for it; a failed target keeps its rows. */
+	private async handOn(): Promise<boolean> {
 		const sql = this.ctx.storage.sql;
 		const { deployment } = this.identity;
 		const { upTo, byTarget } = queuedForwards(sql, FORWARD_ROWS_PER_RUN);
-		let failed = false;
+		const failures: string[] = [];
 		await Promise.all(
 			[...byTarget].map(async ([target, handOff]) => {
 				try {
@@ -194,22 +232,31 @@ export class IngestShard extends DurableObject<Env> {
 					this.ctx.storage.transactionSync(() => dropForwards(sql, target, upTo));
 					if (answer.full) this.#full.set(target, Date.now() + FULL_TTL_MS);
 				} catch (error) {
-					failed = true;
-					log("forward_failed", `${this.ctx.id.name} -> ${target}`, String(error));
+					failures.push(`${target}: ${String(error)}`);
 				}
 			}),
 		);
-		this.#forwardFailures = failed ? this.#forwardFailures + 1 : 0;
-		const interval = settingsOf(this.env).INGEST_FORWARD_MS;
-		const delay = failed
-			? Math.min(
-					FORWARD_BACKOFF_MAX_MS,
-					Math.max(interval, FORWARD_BACKOFF_MIN_MS) * 2 ** (this.#forwardFailures - 1),
-				)
-			: interval;
-		this.#forwardScheduled = hasForwards(sql);
-		if (this.#forwardScheduled) scheduleJob(sql, "forward", Date.now() + delay);
-		else clearJob(sql, "forward");
+		if (failures.length > 0) throw new Error(`hand-off failed to ${failures.join("; ")}`);
+		return hasForwards(sql);
+	}
+
+	/**
+	 * Pushes the closed generations to the deployment object and adopts its
+	 * cursor; a refused push (its cursor was elsewhere: an earlier answer was
+	 * lost) is followed by the rest at once. Returns whether data is left.
+	 */
+	private async push(): Promise<boolean> {
+		const sql = this.ctx.storage.sql;
+		const { deployment, shard } = this.identity;
+		const object = this.env.DEPLOYMENT.getByName(deployment);
+		for (let round = 0; round < PUSHES_PER_RUN; round++) {
+			const payload = this.ctx.storage.transactionSync(() => nextPush(sql));
+			if (payload.to === payload.from) break;
+			const cursor = await object.stage(shard, payload);
+			this.ctx.storage.transactionSync(() => confirmPush(sql, cursor));
+			if (cursor.incarnation === payload.incarnation && cursor.generation === payload.to) break;
+		}
+		return this.ctx.storage.transactionSync(() => hasPending(sql));
 	}
 
 	private retain(now: number): void {
@@ -226,8 +273,14 @@ export class IngestShard extends DurableObject<Env> {
 		if (shardHasData(sql)) scheduleJob(sql, "retention", now + RETENTION_INTERVAL_MS);
 		else {
 			clearJob(sql, "retention");
-			this.#retentionScheduled = false;
+			this.#scheduled.delete("retention");
 		}
+	}
+
+	/** After data was written: a push within INGEST_PUSH_MS, retention within the hour. */
+	private async afterWrite(now: number): Promise<void> {
+		await this.schedule("push", now + settingsOf(this.env).INGEST_PUSH_MS);
+		await this.schedule("retention", now + RETENTION_INTERVAL_MS);
 	}
 
 	/** The de-duplication budget of this shard: FEEDBACK_SEEN_LIMIT split over the shards. */
@@ -246,21 +299,20 @@ export class IngestShard extends DurableObject<Env> {
 		return full.sort((a, b) => a - b);
 	}
 
-	/** Schedules a job no later than `due` and makes sure the alarm fires by then. */
-	private async schedule(job: "forward" | "retention", due: number): Promise<void> {
+	/**
+	 * Schedules a job no later than `due` (once per instance while it stays
+	 * scheduled) and makes sure the alarm fires by then.
+	 */
+	private async schedule(job: ShardJob, due: number): Promise<void> {
+		if (this.#scheduled.has(job)) return;
 		const sql = this.ctx.storage.sql;
 		scheduleJob(sql, job, due, true);
+		this.#scheduled.add(job);
 		const at = jobDue(sql, job) ?? due;
 		if (this.#armedFor !== null && this.#armedFor <= at) return;
 		const current = await this.ctx.storage.getAlarm();
 		if (current === null || current > at) await this.ctx.storage.setAlarm(at);
 		this.#armedFor = Math.min(current ?? at, at);
-	}
-
-	private async ensureRetention(now: number): Promise<void> {
-		if (this.#retentionScheduled) return;
-		await this.schedule("retention", now + RETENTION_INTERVAL_MS);
-		this.#retentionScheduled = true;
 	}
 }
 

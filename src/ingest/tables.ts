@@ -2,10 +2,10 @@
  * The SQLite tables of an ingest shard. Everything written goes to the open
  * generation: per-minute aggregate deltas (stored as JSON and merged with
  * mergeAggregates, so fields added to the aggregate travel without a schema
- * change), feedback moment deltas and shadow samples. A pull returns every
- * generation after the puller's cursor merged, closes the open one and
- * deletes what the cursor says was folded in (see ingest/merge.ts for why
- * that is exactly once). Also: the ids of applied batches, the feedback
+ * change), feedback moment deltas and shadow samples. A push sends every
+ * generation after the one the deployment object confirmed, merged, closes
+ * the open one, and deletes only what the object has confirmed (see
+ * ingest/merge.ts for why that is exactly once). Also: the ids of applied batches, the feedback
  * de-duplication set, the queue of feedback handed on to sibling shards and
  * the due times of the alarm's jobs. Functions take the SQL handle.
  */
@@ -64,9 +64,11 @@ export interface ShardMeta {
 	incarnation: string;
 	/** The open generation: every write goes to it. */
 	generation: number;
+	/** The last generation the deployment object confirmed it holds (staged or folded). */
+	acked: number;
 }
 
-/** The shard's identity and open generation, created on first use. */
+/** The shard's identity, open generation and confirmed cursor, created on first use. */
 export function shardMeta(sql: SqlStorage): ShardMeta {
 	const rows = new Map(
 		sql
@@ -76,17 +78,21 @@ export function shardMeta(sql: SqlStorage): ShardMeta {
 	);
 	const incarnation = rows.get("incarnation");
 	const generation = Number(rows.get("generation") ?? Number.NaN);
-	if (incarnation !== undefined && Number.isInteger(generation)) return { incarnation, generation };
-	const meta = { incarnation: crypto.randomUUID(), generation: 1 };
+	const acked = Number(rows.get("acked") ?? 0);
+	if (incarnation !== undefined && Number.isInteger(generation))
+		return { incarnation, generation, acked };
+	const meta = { incarnation: crypto.randomUUID(), generation: 1, acked: 0 };
 	setMeta(sql, meta);
 	return meta;
 }
 
 function setMeta(sql: SqlStorage, meta: ShardMeta): void {
 	sql.exec(
-		"INSERT OR REPLACE INTO shard_meta (key, value) VALUES ('incarnation', ?), ('generation', ?)",
+		`INSERT OR REPLACE INTO shard_meta (key, value)
+		 VALUES ('incarnation', ?), ('generation', ?), ('acked', ?)`,
 		meta.incarnation,
 		String(meta.generation),
+		String(meta.acked),
 	);
 }
 
@@ -277,11 +283,12 @@ export function capSamples(sql: SqlStorage, limit: number): void {
 }
 
 /**
- * A pull with the puller's cursor: deletes the generations it says were
- * folded in, then returns every later generation merged per key and closes
- * the open one (new writes go to the next). Nothing is returned twice to a
- * puller that advances its cursor, and nothing is deleted before it has.
- * Run it in one transaction.
+ * Closes the open generation and returns every generation after `cursor`
+ * merged per key (the push's payload; also what a reader with a cursor gets).
+ * It first deletes the generations the cursor says the object holds: nothing
+ * is returned twice to a reader that advances its cursor, and nothing is
+ * deleted before the object has it. A cursor of another incarnation counts
+ * as 0. Run it in one transaction.
  */
 export function pull(sql: SqlStorage, cursor: ShardCursor): PullResult {
 	const meta = shardMeta(sql);
@@ -295,16 +302,7 @@ export function pull(sql: SqlStorage, cursor: ShardCursor): PullResult {
 		samples: [],
 		feedback: [],
 	};
-	const pending = num(
-		sql
-			.exec<Row>(
-				`SELECT (SELECT COUNT(*) FROM pending_rows) + (SELECT COUNT(*) FROM pending_feedback)
-				 + (SELECT COUNT(*) FROM pending_samples) AS n`,
-			)
-			.one(),
-		"n",
-	);
-	if (pending === 0) return empty;
+	if (!hasPending(sql)) return empty;
 	const rows = new Map<string, IngestRow>();
 	for (const row of sql.exec<Row>("SELECT * FROM pending_rows ORDER BY generation")) {
 		const key = `${row.minute}|${row.variant}|${row.threshold}|${row.epoch}`;
@@ -334,7 +332,7 @@ export function pull(sql: SqlStorage, cursor: ShardCursor): PullResult {
 		.exec<Row>("SELECT sample FROM pending_samples ORDER BY id")
 		.toArray()
 		.map((row) => JSON.parse(String(row.sample)) as ShadowSample);
-	setMeta(sql, { incarnation: meta.incarnation, generation: meta.generation + 1 });
+	setMeta(sql, { ...meta, generation: meta.generation + 1 });
 	return {
 		...empty,
 		to: meta.generation,
@@ -342,6 +340,43 @@ export function pull(sql: SqlStorage, cursor: ShardCursor): PullResult {
 		samples,
 		feedback: [...feedback.values()],
 	};
+}
+
+/** True when some generation still holds data the object has not confirmed. */
+export function hasPending(sql: SqlStorage): boolean {
+	return (
+		num(
+			sql
+				.exec<Row>(
+					`SELECT EXISTS (SELECT 1 FROM pending_rows) OR EXISTS (SELECT 1 FROM pending_feedback)
+					 OR EXISTS (SELECT 1 FROM pending_samples) AS n`,
+				)
+				.one(),
+			"n",
+		) > 0
+	);
+}
+
+/** The next push: every generation after the one the object last confirmed. */
+export function nextPush(sql: SqlStorage): PullResult {
+	const meta = shardMeta(sql);
+	return pull(sql, { incarnation: meta.incarnation, generation: meta.acked });
+}
+
+/**
+ * Adopts the object's answer to a push: its cursor for this shard. Of this
+ * incarnation, it is what the object holds (the generations up to it are
+ * deleted); of another (the object never saw this incarnation), the next
+ * push starts at 0.
+ */
+export function confirmPush(sql: SqlStorage, cursor: ShardCursor): void {
+	const meta = shardMeta(sql);
+	const acked =
+		cursor.incarnation === meta.incarnation
+			? Math.min(Math.max(meta.acked, cursor.generation), meta.generation - 1)
+			: 0;
+	for (const table of PENDING_TABLES) sql.exec(`DELETE FROM ${table} WHERE generation <= ?`, acked);
+	setMeta(sql, { ...meta, acked });
 }
 
 /** Feedback waiting for one sibling shard, and the deployment's shard count it was sent with. */
@@ -409,15 +444,15 @@ export function pruneShard(sql: SqlStorage, policy: ShardRetention): number {
 export function shardHasData(sql: SqlStorage): boolean {
 	const row = sql
 		.exec<Row>(
-			`SELECT (SELECT COUNT(*) FROM ingest_batches) + (SELECT COUNT(*) FROM feedback_seen)
-			 + (SELECT COUNT(*) FROM pending_rows) + (SELECT COUNT(*) FROM pending_feedback)
-			 + (SELECT COUNT(*) FROM forward_queue) AS n`,
+			`SELECT EXISTS (SELECT 1 FROM ingest_batches) OR EXISTS (SELECT 1 FROM feedback_seen)
+			 OR EXISTS (SELECT 1 FROM pending_rows) OR EXISTS (SELECT 1 FROM pending_feedback)
+			 OR EXISTS (SELECT 1 FROM forward_queue) AS n`,
 		)
 		.one();
 	return num(row, "n") > 0;
 }
 
-export type ShardJob = "forward" | "retention";
+export type ShardJob = "forward" | "push" | "retention";
 
 export function jobDue(sql: SqlStorage, job: ShardJob): number | null {
 	const row = sql.exec<Row>("SELECT due_at FROM shard_jobs WHERE job = ?", job).toArray()[0];

@@ -1,4 +1,4 @@
-/** Helpers to read a deployment's metrics (through its object, which merges its shards) in integration tests. */
+/** Helpers to read a deployment's metrics (in its object, which folds what its shards pushed) in integration tests. */
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { vi } from "vitest";
@@ -45,22 +45,28 @@ export async function waitForRequests(
 }
 
 /**
- * Waits until everything sent so far has landed where it is counted: this
- * isolate's recorder has nothing pending or in flight, and no shard of the
- * deployment still holds feedback for a sibling. Reads after it are final.
+ * Waits until everything sent so far has reached the deployment object:
+ * this isolate's recorder has nothing pending or in flight, and no shard of
+ * the deployment holds feedback for a sibling or data the object has not
+ * confirmed (INGEST_FORWARD_MS and INGEST_PUSH_MS are 0 in tests). Reads
+ * after it are final.
  */
 export async function settled(name: string, shards = DEFAULT_SHARDS): Promise<void> {
 	await vi.waitFor(
 		async () => {
 			if (!recorderIdle()) throw new Error("the recorder still has batches pending");
 			for (let i = 0; i < shards; i++) {
-				const queued = await runInDurableObject(
+				const held = await runInDurableObject(
 					shard(name, i),
 					(_instance, state) =>
-						state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM forward_queue").one()
-							.n,
+						state.storage.sql
+							.exec<{ n: number }>(
+								`SELECT (SELECT COUNT(*) FROM forward_queue) + (SELECT COUNT(*) FROM pending_rows)
+								 + (SELECT COUNT(*) FROM pending_feedback) + (SELECT COUNT(*) FROM pending_samples) AS n`,
+							)
+							.one().n,
 				);
-				if (queued > 0) throw new Error(`shard ${i} still holds ${queued} hand-offs`);
+				if (held > 0) throw new Error(`shard ${i} still holds ${held} rows`);
 			}
 		},
 		{ timeout: 5000, interval: 20 },

@@ -3,7 +3,7 @@ import { describe, expect, it, vi } from "vitest";
 import { createRandom } from "../../scripts/lib/random";
 import { aggregateRows } from "../../src/deployment/metrics-tables";
 import { migrate } from "../../src/deployment/sql-migrations";
-import { cursorOf, foldPulls, syncShards } from "../../src/ingest/merge";
+import { cursorOf, foldStaged } from "../../src/ingest/merge";
 import {
 	batchId,
 	type FeedbackItem,
@@ -12,7 +12,7 @@ import {
 	type ShardCursor,
 	shardOfUnit,
 } from "../../src/ingest/protocol";
-import { SHARD_MIGRATIONS, shardMeta } from "../../src/ingest/tables";
+import { applyBatch, SHARD_MIGRATIONS, scheduleJob, shardMeta } from "../../src/ingest/tables";
 import {
 	addObservation,
 	emptyAggregate,
@@ -74,6 +74,27 @@ function batchOf(
 	return pending.toShardBatch(id);
 }
 
+/** The end of the minutes these tests write (exclusive). */
+const LATER = Math.ceil((NOW + MINUTE) / MINUTE);
+
+/** Writes a batch into a shard's open generation without scheduling its push (as if it had not run yet). */
+async function writeDirect(name: string, index: number, batch: ShardBatch): Promise<void> {
+	await runInDurableObject(shard(name, index), (_instance, state) => {
+		state.storage.transactionSync(() =>
+			applyBatch(state.storage.sql, batch, index, { seen: 0, limit: 1000 }),
+		);
+	});
+}
+
+/** Makes a shard push now, from its alarm. */
+async function pushNow(name: string, index: number): Promise<void> {
+	await runInDurableObject(shard(name, index), async (_instance, state) => {
+		scheduleJob(state.storage.sql, "push", 0);
+		await state.storage.setAlarm(Date.now());
+	});
+	await runDurableObjectAlarm(shard(name, index));
+}
+
 const champions = (name: string, count: number, latency = 10) =>
 	Array.from({ length: count }, (_, i) => observation(name, "champion", latency + i));
 
@@ -91,6 +112,7 @@ describe("ingest shards apply each batch once", () => {
 		const batch = batchOf(batchId(NOW, "isolate-a", 1), champions(name, 10));
 		expect(await shard(name, 0).ingest([batch])).toMatchObject({ duplicates: 0 });
 		expect(await shard(name, 0).ingest([batch])).toMatchObject({ duplicates: 1 });
+		await settled(name);
 		expect((await totals(name)).champion.requests).toBe(10);
 	});
 
@@ -121,6 +143,7 @@ describe("ingest shards apply each batch once", () => {
 		expect(sentTo).toEqual([0, 0]);
 		expect(buffer.stats).toMatchObject({ flushes: 1, duplicateBatches: 1 });
 		expect(buffer.idle()).toBe(true);
+		await settled(name);
 		expect((await totals(name)).champion.requests).toBe(25);
 	});
 
@@ -140,99 +163,116 @@ describe("ingest shards apply each batch once", () => {
 		for (const o of champions(name, 24)) buffer.observe(host, o, 4);
 		await settleBuffer(buffer);
 		expect(sentTo).toEqual([0, 1, 2, 3, 0, 1, 2, 3]);
+		await settled(name);
 		expect((await totals(name)).champion.requests).toBe(24);
 	});
 });
 
-describe("the deployment object merges its shards exactly once", () => {
-	it("folds the shards in before a look", async () => {
+describe("the deployment object takes each shard's pushes exactly once", () => {
+	it("stages what the shards push and folds it into its tables at a look", async () => {
 		const name = uniqueName("look");
 		await deploy(name, 5);
-		await shard(name, 0).ingest([batchOf("i.1", champions(name, 7))]);
-		await shard(name, 3).ingest([batchOf("i.2", champions(name, 4))]);
+		await shard(name, 0).ingest([batchOf(batchId(NOW, "i", 1), champions(name, 7))]);
+		await shard(name, 3).ingest([batchOf(batchId(NOW, "i", 2), champions(name, 4))]);
+		await settled(name);
+		const tables = () =>
+			runInDurableObject(store(name), (_instance, state) => ({
+				folded: mergeRows(aggregateRows(state.storage.sql, 0, LATER), "champion").requests,
+				staged: state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM staged_rows").one()
+					.n,
+			}));
+		expect(await tables()).toEqual({ folded: 0, staged: 1 });
 		await look(name);
-		const stored = await runInDurableObject(store(name), (_instance, state) =>
-			mergeRows(
-				aggregateRows(state.storage.sql, 0, Math.ceil((NOW + MINUTE) / MINUTE)),
-				"champion",
-			),
-		);
-		expect(stored.requests).toBe(11);
+		expect(await tables()).toEqual({ folded: 11, staged: 0 });
 	});
 
-	it("pulls again what a lost pull answer carried, and ignores that answer when it comes late", async () => {
-		const name = uniqueName("lost-pull");
-		await shard(name, 0).ingest([batchOf("i.1", champions(name, 10))]);
-		// A pull whose answer never reaches the object: the shard closed its generation.
-		const lost = await shard(name, 0).pull({ incarnation: null, generation: 0 });
-		expect(lost.to).toBeGreaterThan(lost.from);
-		await shard(name, 0).ingest([batchOf("i.2", champions(name, 5))]);
+	it("refuses a push repeated after its answer was lost, and takes the rest once", async () => {
+		const name = uniqueName("lost-answer-push");
+		await writeDirect(name, 0, batchOf(batchId(NOW, "i", 1), champions(name, 10)));
+		// A push staged by the object whose answer never reached the shard.
+		const first = await shard(name, 0).pull({ incarnation: null, generation: 0 });
+		expect(first.to).toBeGreaterThan(first.from);
+		expect(await store(name).stage(0, first)).toEqual({
+			incarnation: first.incarnation,
+			generation: first.to,
+		});
+		await writeDirect(name, 0, batchOf(batchId(NOW, "i", 2), champions(name, 5)));
+		// The shard pushes from what it last heard (nothing): refused, it adopts the object's
+		// cursor and pushes the rest.
+		await pushNow(name, 0);
+		await settled(name);
 		expect((await totals(name)).champion.requests).toBe(15);
-		const outcome = await runInDurableObject(store(name), (_instance, state) =>
-			state.storage.transactionSync(() =>
-				foldPulls(state.storage.sql, [{ shard: 0, result: lost }], 5),
-			),
-		);
-		expect(outcome).toEqual(["stale"]);
+		// The first push arriving once more, late: refused.
+		await store(name).stage(0, first);
 		expect((await totals(name)).champion.requests).toBe(15);
 	});
 
-	it("leaves the cursor where it was when a fold fails midway, and loses nothing", async () => {
+	it("keeps a push the object cannot take, retries it, and loses nothing", async () => {
+		const name = uniqueName("failed-push");
+		await runInDurableObject(store(name), (_instance, state) => {
+			state.storage.sql.exec("ALTER TABLE staged_rows RENAME TO staged_rows_away");
+		});
+		await shard(name, 1).ingest([batchOf(batchId(NOW, "i", 1), champions(name, 6))]);
+		await vi.waitFor(
+			async () => {
+				const kept = await runInDurableObject(shard(name, 1), async (_instance, state) => ({
+					pending: state.storage.sql
+						.exec<{ n: number }>("SELECT COUNT(*) AS n FROM pending_rows")
+						.one().n,
+					due:
+						state.storage.sql
+							.exec<{ due_at: number }>("SELECT due_at FROM shard_jobs WHERE job = 'push'")
+							.toArray()[0]?.due_at ?? 0,
+					alarm: await state.storage.getAlarm(),
+				}));
+				// Kept, rescheduled with backoff, and the alarm still armed.
+				if (!(kept.pending > 0 && kept.due > Date.now() && kept.alarm !== null))
+					throw new Error(`no failed push yet: ${JSON.stringify(kept)}`);
+			},
+			{ timeout: 5000, interval: 20 },
+		);
+		await runInDurableObject(store(name), (_instance, state) => {
+			state.storage.sql.exec("ALTER TABLE staged_rows_away RENAME TO staged_rows");
+		});
+		await settled(name);
+		expect((await totals(name)).champion.requests).toBe(6);
+	});
+
+	it("leaves the staging as it was when a fold fails midway", async () => {
 		const name = uniqueName("failed-fold");
-		await shard(name, 1).ingest([batchOf("i.1", champions(name, 6))]);
-		await runInDurableObject(store(name), async (_instance, state) => {
+		await shard(name, 1).ingest([batchOf(batchId(NOW, "i", 1), champions(name, 6))]);
+		await settled(name);
+		await runInDurableObject(store(name), (_instance, state) => {
 			const sql = state.storage.sql;
-			const answer = await shard(name, 1).pull(cursorOf(sql, 1));
 			expect(() =>
 				state.storage.transactionSync(() => {
-					foldPulls(sql, [{ shard: 1, result: answer }], 5);
+					foldStaged(sql, 5);
 					throw new Error("the object crashed mid-fold");
 				}),
 			).toThrow(/mid-fold/);
-			expect(cursorOf(sql, 1).generation).toBe(0);
+			expect(sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM staged_rows").one().n).toBe(1);
+			expect(mergeRows(aggregateRows(sql, 0, LATER), "champion").requests).toBe(0);
 		});
 		expect((await totals(name)).champion.requests).toBe(6);
 	});
 
-	it("folds the shards that answer and pulls a silent one again next time", async () => {
-		const name = uniqueName("silent-shard");
-		await shard(name, 0).ingest([batchOf("i.1", champions(name, 3))]);
-		await shard(name, 1).ingest([batchOf("i.2", champions(name, 4))]);
-		await runInDurableObject(store(name), async (_instance, state) => {
-			const report = await syncShards(
-				state.storage,
-				[0, 1],
-				(index) =>
-					index === 1
-						? { pull: () => Promise.reject(new Error("unreachable")) }
-						: shard(name, index),
-				{ timeoutMs: 1000, sampleLimit: 5 },
-			);
-			expect(report).toMatchObject({ folded: 1, failed: [{ shard: 1 }] });
-			const rows = aggregateRows(state.storage.sql, 0, Math.ceil((NOW + MINUTE) / MINUTE));
-			expect(mergeRows(rows, "champion").requests).toBe(3);
-		});
-		expect((await totals(name)).champion.requests).toBe(7);
-	});
-
 	it("starts over with a shard whose storage was recreated (a new incarnation)", async () => {
 		const name = uniqueName("incarnation");
-		await shard(name, 2).ingest([batchOf("i.1", champions(name, 8))]);
+		await shard(name, 2).ingest([batchOf(batchId(NOW, "i", 1), champions(name, 8))]);
+		await settled(name);
 		expect((await totals(name)).champion.requests).toBe(8);
-		const before = await runInDurableObject(store(name), (_i, state) =>
-			cursorOf(state.storage.sql, 2),
-		);
+		const cursor = () =>
+			runInDurableObject(store(name), (_i, state) => cursorOf(state.storage.sql, 2));
+		const before = await cursor();
 		await runInDurableObject(shard(name, 2), async (_instance, state) => {
 			await state.storage.deleteAll();
 			migrate(state.storage, SHARD_MIGRATIONS);
 			state.storage.transactionSync(() => shardMeta(state.storage.sql));
 		});
-		await shard(name, 2).ingest([batchOf("i.2", champions(name, 2))]);
+		await shard(name, 2).ingest([batchOf(batchId(NOW, "i", 2), champions(name, 2))]);
+		await settled(name);
 		expect((await totals(name)).champion.requests).toBe(10);
-		const after = await runInDurableObject(store(name), (_i, state) =>
-			cursorOf(state.storage.sql, 2),
-		);
-		expect(after.incarnation).not.toBe(before.incarnation);
+		expect((await cursor()).incarnation).not.toBe(before.incarnation);
 	});
 });
 
@@ -306,6 +346,10 @@ describe("feedback in the shards", () => {
 describe("shard storage and its alarm", () => {
 	it("caps shadow samples as they are written", async () => {
 		const name = uniqueName("samples");
+		// The object cannot take pushes for now: the samples stay in the shard.
+		await runInDurableObject(store(name), (_instance, state) => {
+			state.storage.sql.exec("ALTER TABLE staged_rows RENAME TO staged_rows_away");
+		});
 		const pending = new PendingBatch(NOW, 20, 4);
 		for (let i = 0; i < 12; i++) {
 			pending.addComparison({
@@ -322,7 +366,7 @@ describe("shard storage and its alarm", () => {
 				agreed: true,
 			});
 		}
-		await shard(name, 0).ingest([pending.toShardBatch("i.1")]);
+		await shard(name, 0).ingest([pending.toShardBatch(batchId(NOW, "i", 1))]);
 		const kept = await runInDurableObject(
 			shard(name, 0),
 			(_instance, state) =>
@@ -330,13 +374,18 @@ describe("shard storage and its alarm", () => {
 		);
 		// SHADOW_SAMPLE_LIMIT is 5 in tests.
 		expect(kept).toBe(5);
+		await runInDurableObject(store(name), (_instance, state) => {
+			state.storage.sql.exec("ALTER TABLE staged_rows_away RENAME TO staged_rows");
+		});
+		await settled(name);
 		const samples = await store(name).shadowSamples(100);
 		expect(samples.map((s) => s.inputHash)).toEqual(["h11", "h10", "h9", "h8", "h7"]);
 	});
 
 	it("forgets old batch ids and de-duplication keys in its alarm, and re-arms after a failure", async () => {
 		const name = uniqueName("shard-retention");
-		await shard(name, 0).ingest([batchOf("i.1", champions(name, 1))]);
+		await shard(name, 0).ingest([batchOf(batchId(NOW, "i", 1), champions(name, 1))]);
+		await settled(name);
 		const count = (state: DurableObjectState, table: string) =>
 			state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`).one().n;
 		await runInDurableObject(shard(name, 0), (_instance, state) => {
@@ -367,7 +416,7 @@ describe("shard storage and its alarm", () => {
 });
 
 describe("exactly once under seeded chaos", () => {
-	it("merged aggregates equal the truth whatever is retried, lost, repeated or pulled concurrently", async () => {
+	it("merged aggregates equal the truth whatever is retried, lost, repeated or read concurrently", async () => {
 		const name = uniqueName("chaos");
 		const random = createRandom(20_261_202);
 		const pick = (n: number) => Math.floor(random.uniform() * n);
@@ -378,7 +427,7 @@ describe("exactly once under seeded chaos", () => {
 		let feedbackTruth: Moments = { n: 0, mean: 0, m2: 0 };
 		const sent: { batch: ShardBatch; shard: number }[] = [];
 		const sentFeedback: FeedbackItem[] = [];
-		const lost: { shard: number; result: PullResult }[] = [];
+		const pushed: { shard: number; payload: PullResult }[] = [];
 		let next = 0;
 		for (let step = 0; step < 160; step++) {
 			const action = random.uniform();
@@ -414,24 +463,27 @@ describe("exactly once under seeded chaos", () => {
 				// A retry whose first answer was lost: the same batch to the same shard.
 				const { batch, shard: target } = sent[pick(sent.length)] as (typeof sent)[number];
 				expect((await shard(name, target).ingest([batch])).duplicates).toBe(1);
-			} else if (action < 0.75) {
-				// A pull whose answer is lost, with the object's real cursor or a stale one.
+			} else if (action < 0.7) {
+				// A push the object staged but whose answer the shard never heard, from the shard's own
+				// cursor, or built from a stale one (refused unless it happens to be current).
 				const target = pick(4);
 				const cursor: ShardCursor =
-					random.uniform() < 0.5
-						? await runInDurableObject(store(name), (_i, state) =>
-								cursorOf(state.storage.sql, target),
-							)
+					random.uniform() < 0.7
+						? await runInDurableObject(shard(name, target), (_i, state) => {
+								const meta = shardMeta(state.storage.sql);
+								return { incarnation: meta.incarnation, generation: meta.acked };
+							})
 						: { incarnation: null, generation: 0 };
-				lost.push({ shard: target, result: await shard(name, target).pull(cursor) });
-			} else if (action < 0.8 && lost.length > 0) {
-				// A lost answer arriving late: folded only if it starts at the object's cursor.
-				const late = lost.splice(pick(lost.length), 1);
-				await runInDurableObject(store(name), (_i, state) =>
-					state.storage.transactionSync(() => foldPulls(state.storage.sql, late, 5)),
-				);
+				const payload = await shard(name, target).pull(cursor);
+				await store(name).stage(target, payload);
+				pushed.push({ shard: target, payload });
+			} else if (action < 0.8 && pushed.length > 0) {
+				// A push arriving once more, late; or the shard's own push now.
+				const { shard: target, payload } = pushed[pick(pushed.length)] as (typeof pushed)[number];
+				if (random.uniform() < 0.5) await store(name).stage(target, payload);
+				else await pushNow(name, target);
 			} else if (action < 0.9) {
-				// Reads that pull at the same time.
+				// Reads (each folds the staging) at the same time.
 				await Promise.all([
 					store(name).aggregates(0, NOW + MINUTE),
 					store(name).series(0, NOW + MINUTE),
@@ -443,6 +495,8 @@ describe("exactly once under seeded chaos", () => {
 				if (item) await shard(name, item.shard).forward([item], 4);
 			}
 		}
+		// Shards whose last push was played by the test have no push scheduled: let them push.
+		for (let i = 0; i < 4; i++) await pushNow(name, i);
 		await settled(name);
 		const t = await totals(name);
 		for (const variant of ["champion", "candidate"] as const) {
