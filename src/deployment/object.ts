@@ -57,7 +57,7 @@ import {
 	recordAttempt,
 	send,
 } from "./outbox";
-import { type AuditEntry, loadRollout, ROLLOUT_MIGRATIONS, readAudit } from "./record";
+import { type AuditEntry, ROLLOUT_MIGRATIONS, readAudit } from "./record";
 import { migrate } from "./sql-migrations";
 
 const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
