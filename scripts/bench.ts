@@ -100,6 +100,12 @@ try {
 					f(shadow.platformPer1000Predictions.durableObjectRequests, 3),
 					"≤ 10",
 				],
+				[
+					"  of which to ingest shards (capacity model)",
+					`${f(canary5.platformPer1000Predictions.ingestRequests, 3)} (${f(canary5.platformPer1000Predictions.modelIngestRequests, 3)})`,
+					`${f(shadow.platformPer1000Predictions.ingestRequests, 3)} (${f(shadow.platformPer1000Predictions.modelIngestRequests, 3)})`,
+					"",
+				],
 			],
 		),
 	);

@@ -13,7 +13,8 @@ import { join } from "node:path";
 import autocannon from "autocannon";
 import type { WorkerOptions } from "miniflare";
 import type { DeploymentSpecInput } from "../../src/config/spec";
-import type { PullResult } from "../../src/ingest/protocol";
+import { DEFAULT_SHARDS, type PullResult } from "../../src/ingest/protocol";
+import { capacity } from "../capacity/model";
 import {
 	buildRouter,
 	buildWorker,
@@ -71,6 +72,10 @@ export interface ScenarioResult {
 		kvRequests: number;
 		kvKeysRead: number;
 		durableObjectRequests: number;
+		/** Of which flushes to the ingest shards. */
+		ingestRequests: number;
+		/** What the capacity model predicts for them at the measured rate (one isolate). */
+		modelIngestRequests: number;
 	};
 	rounds: {
 		switchyard: Phase;
@@ -313,21 +318,34 @@ async function countPlatformOps(
 		const counts: Record<string, ScenarioResult["platformPer1000Predictions"]> = {};
 		for (const name of ["bench-canary", "bench-shadow"]) {
 			await fetch(`${url}/__bench/counters?reset`);
-			await load(url, `/v1/models/${name}/predict`, cookies, {
-				...options,
-				duration: Math.max(3, options.duration),
-			});
+			const seconds = Math.max(3, options.duration);
+			await load(url, `/v1/models/${name}/predict`, cookies, { ...options, duration: seconds });
 			const c = (await (await fetch(`${url}/__bench/counters`)).json()) as {
 				predictions: number;
 				kvRequests: number;
 				kvKeysRead: number;
 				doRequests: number;
+				ingestRequests: number;
 			};
 			const per1000 = (x: number) => (c.predictions > 0 ? (1000 * x) / c.predictions : 0);
+			// Miniflare runs one isolate; a shadow prediction records two observations.
+			const observationsPerPrediction = name === "bench-shadow" ? 2 : 1;
+			const model =
+				c.predictions > 0
+					? capacity({
+							rps: (c.predictions * observationsPerPrediction) / seconds,
+							deployments: 1,
+							isolates: 1,
+							feedbackShare: 0,
+							shards: DEFAULT_SHARDS,
+						}).flushRequestsPer1000 * observationsPerPrediction
+					: 0;
 			counts[name] = {
 				kvRequests: per1000(c.kvRequests),
 				kvKeysRead: per1000(c.kvKeysRead),
 				durableObjectRequests: per1000(c.doRequests),
+				ingestRequests: per1000(c.ingestRequests),
+				modelIngestRequests: model,
 			};
 		}
 		return counts;
@@ -523,7 +541,13 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
 					p50: { switchyard: pick((p) => p.p50, "switchyard"), bare: pick((p) => p.p50, "bare") },
 					p99: { switchyard: pick((p) => p.p99, "switchyard"), bare: pick((p) => p.p99, "bare") },
 				},
-				platformPer1000Predictions: { kvRequests: 0, kvKeysRead: 0, durableObjectRequests: 0 },
+				platformPer1000Predictions: {
+					kvRequests: 0,
+					kvKeysRead: 0,
+					durableObjectRequests: 0,
+					ingestRequests: 0,
+					modelIngestRequests: 0,
+				},
 				rounds,
 			};
 		}
