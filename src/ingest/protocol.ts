@@ -23,7 +23,7 @@ import type { Moments } from "../stats";
  * Shards per deployment when the spec does not say. Warning: feedback
  * de-duplication is partitioned by it; see the spec's `ingest.shards`.
  */
-export const DEFAULT_SHARDS = 4;
+export const DEFAULT_SHARDS = 2;
 export const MAX_SHARDS = 64;
 
 /** One feedback value, validated at the edge, on its way to the shard that de-duplicates it. */

@@ -112,7 +112,7 @@ describe("ingest shards apply each batch once", () => {
 		const batch = batchOf(batchId(NOW, "isolate-a", 1), champions(name, 10));
 		expect(await shard(name, 0).ingest([batch])).toMatchObject({ duplicates: 0 });
 		expect(await shard(name, 0).ingest([batch])).toMatchObject({ duplicates: 1 });
-		await settled(name);
+		await settled(name, 4);
 		expect((await totals(name)).champion.requests).toBe(10);
 	});
 
@@ -143,7 +143,7 @@ describe("ingest shards apply each batch once", () => {
 		expect(sentTo).toEqual([0, 0]);
 		expect(buffer.stats).toMatchObject({ flushes: 1, duplicateBatches: 1 });
 		expect(buffer.idle()).toBe(true);
-		await settled(name);
+		await settled(name, 4);
 		expect((await totals(name)).champion.requests).toBe(25);
 	});
 
@@ -163,7 +163,7 @@ describe("ingest shards apply each batch once", () => {
 		for (const o of champions(name, 24)) buffer.observe(host, o, 4);
 		await settleBuffer(buffer);
 		expect(sentTo).toEqual([0, 1, 2, 3, 0, 1, 2, 3]);
-		await settled(name);
+		await settled(name, 4);
 		expect((await totals(name)).champion.requests).toBe(24);
 	});
 });
@@ -174,7 +174,7 @@ describe("the deployment object takes each shard's pushes exactly once", () => {
 		await deploy(name, 5);
 		await shard(name, 0).ingest([batchOf(batchId(NOW, "i", 1), champions(name, 7))]);
 		await shard(name, 3).ingest([batchOf(batchId(NOW, "i", 2), champions(name, 4))]);
-		await settled(name);
+		await settled(name, 4);
 		const tables = () =>
 			runInDurableObject(store(name), (_instance, state) => ({
 				folded: mergeRows(aggregateRows(state.storage.sql, 0, LATER), "champion").requests,
@@ -200,7 +200,7 @@ describe("the deployment object takes each shard's pushes exactly once", () => {
 		// The shard pushes from what it last heard (nothing): refused, it adopts the object's
 		// cursor and pushes the rest.
 		await pushNow(name, 0);
-		await settled(name);
+		await settled(name, 4);
 		expect((await totals(name)).champion.requests).toBe(15);
 		// The first push arriving once more, late: refused.
 		await store(name).stage(0, first);
@@ -234,14 +234,14 @@ describe("the deployment object takes each shard's pushes exactly once", () => {
 		await runInDurableObject(store(name), (_instance, state) => {
 			state.storage.sql.exec("ALTER TABLE staged_rows_away RENAME TO staged_rows");
 		});
-		await settled(name);
+		await settled(name, 4);
 		expect((await totals(name)).champion.requests).toBe(6);
 	});
 
 	it("leaves the staging as it was when a fold fails midway", async () => {
 		const name = uniqueName("failed-fold");
 		await shard(name, 1).ingest([batchOf(batchId(NOW, "i", 1), champions(name, 6))]);
-		await settled(name);
+		await settled(name, 4);
 		await runInDurableObject(store(name), (_instance, state) => {
 			const sql = state.storage.sql;
 			expect(() =>
@@ -259,7 +259,7 @@ describe("the deployment object takes each shard's pushes exactly once", () => {
 	it("starts over with a shard whose storage was recreated (a new incarnation)", async () => {
 		const name = uniqueName("incarnation");
 		await shard(name, 2).ingest([batchOf(batchId(NOW, "i", 1), champions(name, 8))]);
-		await settled(name);
+		await settled(name, 4);
 		expect((await totals(name)).champion.requests).toBe(8);
 		const cursor = () =>
 			runInDurableObject(store(name), (_i, state) => cursorOf(state.storage.sql, 2));
@@ -270,7 +270,7 @@ describe("the deployment object takes each shard's pushes exactly once", () => {
 			state.storage.transactionSync(() => shardMeta(state.storage.sql));
 		});
 		await shard(name, 2).ingest([batchOf(batchId(NOW, "i", 2), champions(name, 2))]);
-		await settled(name);
+		await settled(name, 4);
 		expect((await totals(name)).champion.requests).toBe(10);
 		expect((await cursor()).incarnation).not.toBe(before.incarnation);
 	});
@@ -283,10 +283,10 @@ describe("feedback in the shards", () => {
 		const item = feedbackItem("mac-of-request-1", unit, 1);
 		await shard(name, 0).ingest([batchOf("i.1", [], [item])]);
 		await shard(name, 1).ingest([batchOf("i.2", [], [item])]);
-		await settled(name);
+		await settled(name, 4);
 		// A hand-off repeated after its answer was lost.
 		expect(await shard(name, 2).forward([item], 4)).toEqual({ full: false });
-		const feedback = await settledFeedback(name);
+		const feedback = await settledFeedback(name, 4);
 		expect(feedback.candidate).toMatchObject({ n: 1, mean: 1 });
 	});
 
@@ -317,7 +317,7 @@ describe("feedback in the shards", () => {
 		await runInDurableObject(shard(name, 3), (_instance, state) => {
 			state.storage.sql.exec("ALTER TABLE feedback_seen_away RENAME TO feedback_seen");
 		});
-		const feedback = await settledFeedback(name);
+		const feedback = await settledFeedback(name, 4);
 		expect(feedback.candidate).toMatchObject({ n: 1, mean: 0 });
 	});
 
@@ -339,7 +339,7 @@ describe("feedback in the shards", () => {
 		expect(await shard(name, 1).forward([feedbackItem("mac-4", unitOn(1), 1)], 4)).toEqual({
 			full: true,
 		});
-		expect((await settledFeedback(name)).candidate.n).toBe(0);
+		expect((await settledFeedback(name, 4)).candidate.n).toBe(0);
 	});
 });
 
@@ -377,7 +377,7 @@ describe("shard storage and its alarm", () => {
 		await runInDurableObject(store(name), (_instance, state) => {
 			state.storage.sql.exec("ALTER TABLE staged_rows_away RENAME TO staged_rows");
 		});
-		await settled(name);
+		await settled(name, 4);
 		const samples = await store(name).shadowSamples(100);
 		expect(samples.map((s) => s.inputHash)).toEqual(["h11", "h10", "h9", "h8", "h7"]);
 	});
@@ -385,7 +385,7 @@ describe("shard storage and its alarm", () => {
 	it("forgets old batch ids and de-duplication keys in its alarm, and re-arms after a failure", async () => {
 		const name = uniqueName("shard-retention");
 		await shard(name, 0).ingest([batchOf(batchId(NOW, "i", 1), champions(name, 1))]);
-		await settled(name);
+		await settled(name, 4);
 		const count = (state: DurableObjectState, table: string) =>
 			state.storage.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`).one().n;
 		await runInDurableObject(shard(name, 0), (_instance, state) => {
@@ -497,7 +497,7 @@ describe("exactly once under seeded chaos", () => {
 		}
 		// Shards whose last push was played by the test have no push scheduled: let them push.
 		for (let i = 0; i < 4; i++) await pushNow(name, i);
-		await settled(name);
+		await settled(name, 4);
 		const t = await totals(name);
 		for (const variant of ["champion", "candidate"] as const) {
 			expect(t[variant].requests).toBe(truth[variant].requests);
@@ -508,7 +508,7 @@ describe("exactly once under seeded chaos", () => {
 			expect(t[variant].histogram).toEqual(truth[variant].histogram);
 		}
 		expect(truth.champion.requests + truth.candidate.requests).toBeGreaterThan(500);
-		const feedback = await settledFeedback(name);
+		const feedback = await settledFeedback(name, 4);
 		expect(feedback.candidate.n).toBe(feedbackTruth.n);
 		expect(feedback.candidate.mean).toBeCloseTo(feedbackTruth.mean, 9);
 		expect(feedbackTruth.n).toBeGreaterThan(20);

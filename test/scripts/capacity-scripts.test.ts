@@ -54,7 +54,7 @@ describe("npm run capacity", () => {
 	});
 
 	it("prints a table for people, with each goal and the cost per million predictions", () => {
-		const run = capacityCli(["--rps", "100000"]);
+		const run = capacityCli(["--rps", "100000", "--shards", "4"]);
 		expect(run.status).toBe(0);
 		expect(run.stdout).toMatch(/Capacity at 100,000 predictions\/s — 1 deployment, 1,000 isolates/);
 		expect(run.stdout).toMatch(/requests\/s on one ingest shard +54\.0 .*≤ 500 ✓/);
