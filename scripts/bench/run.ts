@@ -387,7 +387,7 @@ function seededPush(minute: number, generation: number): PullResult {
  * not folded yet, so each look folds it and analyses (the steady state of a
  * busy installation), after a warm-up run that adopts the seeded states.
  */
-export async function timeCron(
+async function timeCron(
 	options: BenchOptions,
 	routerDir: string,
 	stubPath: string,

@@ -23,8 +23,9 @@ import { PendingBatch } from "../../src/metrics/batch";
 import type { Observation } from "../../src/metrics/observation";
 import { IngestBuffer, type IngestHost } from "../../src/metrics/recorder";
 import { type Moments, mergeMoments } from "../../src/stats";
+import { admin, adminJson } from "../helpers/admin";
 import { look } from "../helpers/controller";
-import { deploy, uniqueName } from "../helpers/edge";
+import { deploy, spec, uniqueName } from "../helpers/edge";
 import { settled, settledFeedback, shard, store, totals } from "../helpers/metrics";
 
 const MINUTE = 60_000;
@@ -412,6 +413,24 @@ describe("shard storage and its alarm", () => {
 			expect(due).toBeGreaterThan(Date.now());
 			expect(await state.storage.getAlarm()).not.toBeNull();
 		});
+	});
+});
+
+describe("the shard count", () => {
+	it("is refused as a change on a live deployment unless ?rebucket=true (feedback de-duplication moves)", async () => {
+		const name = uniqueName("reshard");
+		await deploy(name, 50, { ingest: { shards: 2 } });
+		const changed = spec(name, { ingest: { shards: 4 } });
+		const refused = await adminJson<Record<string, unknown>>(
+			"PUT",
+			`/deployments/${name}`,
+			changed,
+		);
+		expect(refused.status).toBe(409);
+		expect(refused.body).toMatchObject({
+			error: { code: "rebucket_refused", details: { from: { shards: 2 }, to: { shards: 4 } } },
+		});
+		expect((await admin("PUT", `/deployments/${name}?rebucket=true`, changed)).status).toBe(200);
 	});
 });
 
