@@ -5,8 +5,8 @@
  * concurrent calls; one that fails is reported and retried next minute, and
  * never stops the others. A look is one call with no fan-out (the ingest
  * shards push to the objects on their own), so one run takes one
- * subrequest per deployment, plus a few to KV: 1,000 deployments are about
- * 4 s locally (`npm run bench`).
+ * subrequest per deployment, plus a few to KV: 1,000 deployments take
+ * 4–6 s locally (`npm run bench`).
  */
 import { listDeploymentNames, readIndex, writeIndex } from "../config/kv";
 

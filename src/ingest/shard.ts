@@ -18,10 +18,10 @@
  *   days). Failures are logged and retried with backoff; the alarm is
  *   re-armed for the earliest job whatever fails.
  *
- * Storage caps hold at write time: shadow samples (SHADOW_SAMPLE_LIMIT) and
- * the de-duplication set (FEEDBACK_SEEN_LIMIT split over the shards; beyond
- * it feedback is refused, logged and reported to isolates, which answer 503
- * `feedback_capacity` for a minute).
+ * Storage caps hold at write time, each the deployment's cap split over its
+ * shards: shadow samples (SHADOW_SAMPLE_LIMIT) and the de-duplication set
+ * (FEEDBACK_SEEN_LIMIT; beyond it feedback is refused, logged and reported to
+ * isolates, which answer 503 `feedback_capacity` for a minute).
  */
 import { DurableObject } from "cloudflare:workers";
 import { settingsOf } from "../config/settings";
@@ -113,7 +113,9 @@ export class IngestShard extends DurableObject<Env> {
 			const budget = this.budget(batch.shards);
 			const outcome = this.ctx.storage.transactionSync(() => {
 				const applied = applyBatch(sql, batch, shard, budget);
-				if (batch.samples.length > 0) capSamples(sql, settings.SHADOW_SAMPLE_LIMIT);
+				// The deployment's sample cap, split over its shards like the de-duplication set.
+				if (batch.samples.length > 0)
+					capSamples(sql, Math.ceil(settings.SHADOW_SAMPLE_LIMIT / Math.max(1, batch.shards)));
 				return applied;
 			});
 			this.#seen = budget.seen;
