@@ -13,7 +13,7 @@ import { join } from "node:path";
 import autocannon from "autocannon";
 import type { WorkerOptions } from "miniflare";
 import type { DeploymentSpecInput } from "../../src/config/spec";
-import { DEFAULT_SHARDS, type PullResult } from "../../src/ingest/protocol";
+import { DEFAULT_SHARDS, type ShardPush } from "../../src/ingest/protocol";
 import { capacity } from "../capacity/model";
 import {
 	buildRouter,
@@ -355,7 +355,7 @@ async function countPlatformOps(
 }
 
 /** One minute of a seeded deployment's traffic, as one push of its shards (10,000 requests). */
-function seededPush(minute: number, generation: number): PullResult {
+function seededPush(minute: number, generation: number): ShardPush {
 	return {
 		incarnation: "bench-seed",
 		from: generation - 1,
@@ -404,7 +404,7 @@ async function timeCron(
 		const stage = (minute: number, generation: number) =>
 			poolOf(names, 16, async (name) => {
 				const object = objects.get(objects.idFromName(name)) as unknown as {
-					stage(shard: number, push: PullResult): Promise<unknown>;
+					stage(shard: number, push: ShardPush): Promise<unknown>;
 				};
 				await object.stage(0, seededPush(minute, generation));
 			});

@@ -21,7 +21,7 @@ import type { RescuedConfig } from "../config/cache";
 import { settingsOf } from "../config/settings";
 import type { DeploymentSpec } from "../config/spec";
 import { foldStaged, MERGE_MIGRATIONS, pruneStaged, stagePush } from "../ingest/merge";
-import type { PullResult, ShardCursor } from "../ingest/protocol";
+import type { ShardCursor, ShardPush } from "../ingest/protocol";
 import type { AggregateRow, FeedbackAggregate } from "../metrics/aggregate";
 import type { IngestBatch } from "../metrics/batch";
 import { MINUTE_MS, minuteRange } from "../metrics/windows";
@@ -167,7 +167,7 @@ export class DeploymentObject extends DurableObject<Env> {
 	 * object's cursor for the shard, refused otherwise (ingest/merge.ts).
 	 * Answers with the cursor, which the shard adopts.
 	 */
-	async stage(shard: number, push: PullResult): Promise<ShardCursor> {
+	async stage(shard: number, push: ShardPush): Promise<ShardCursor> {
 		const limit = settingsOf(this.env).SHADOW_SAMPLE_LIMIT;
 		const { outcome, cursor } = this.ctx.storage.transactionSync(() =>
 			stagePush(this.ctx.storage.sql, shard, push, limit),

@@ -33,7 +33,7 @@ import { mergeAggregates, type VariantAggregate } from "../metrics/aggregate";
 import type { IngestRow, ShadowSample } from "../metrics/batch";
 import type { ObservedVariant } from "../metrics/observation";
 import { type Moments, mergeMoments } from "../stats";
-import type { FeedbackDelta, PullResult, ShardCursor } from "./protocol";
+import type { FeedbackDelta, ShardCursor, ShardPush } from "./protocol";
 
 /** Version 20 of the deployment object's schema. */
 export const MERGE_MIGRATIONS: Migration[] = [
@@ -78,7 +78,7 @@ export type StageOutcome = "staged" | "empty" | "stale";
 export function stagePush(
 	sql: SqlStorage,
 	shard: number,
-	push: PullResult,
+	push: ShardPush,
 	sampleLimit: number,
 ): { outcome: StageOutcome; cursor: ShardCursor } {
 	const cursor = cursorOf(sql, shard);

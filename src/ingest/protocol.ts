@@ -12,9 +12,9 @@
  *   public mode, always meet the same de-duplication set. The shard a batch
  *   lands on hands the others their feedback in one call per target per
  *   second (durably queued), so no shard sees a call from every isolate.
- * - The deployment object pulls each shard's closed generation of
- *   per-minute deltas with its cursor and folds them in exactly once (see
- *   ingest/merge.ts).
+ * - Each shard pushes its closed generations of per-minute deltas to the
+ *   deployment object, which stages them exactly once by a cursor per shard
+ *   and folds them into its tables at every look (see ingest/merge.ts).
  */
 import type { IngestRow, ShadowSample } from "../metrics/batch";
 import type { Moments } from "../stats";
@@ -76,17 +76,18 @@ export interface FeedbackDelta {
 
 /** Where the deployment object stands with one shard: the last generation it folded in. */
 export interface ShardCursor {
-	/** The shard's storage identity; null before the first pull. */
+	/** The shard's storage identity; null before the first push. */
 	incarnation: string | null;
 	generation: number;
 }
 
 /**
- * A shard's answer to a pull: everything written in generations (from, to],
- * merged per key. `from` is the cursor the shard honoured (0 when the
- * incarnation did not match); from === to means nothing new.
+ * What a shard pushes to the deployment object: everything written in its
+ * generations (from, to], merged per key. `from` is the cursor the object
+ * last confirmed (0 for an incarnation it never saw); from === to means
+ * nothing new.
  */
-export interface PullResult {
+export interface ShardPush {
 	incarnation: string;
 	from: number;
 	to: number;

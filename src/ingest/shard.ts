@@ -30,10 +30,10 @@ import { MINUTE_MS } from "../metrics/windows";
 import {
 	type FeedbackItem,
 	type IngestAck,
-	type PullResult,
 	parseShardName,
 	type ShardBatch,
 	type ShardCursor,
+	type ShardPush,
 	shardName,
 } from "./protocol";
 import {
@@ -154,7 +154,7 @@ export class IngestShard extends DurableObject<Env> {
 	 * merged: what a push sends. For tests and tools; the object never waits
 	 * on it.
 	 */
-	pull(cursor: ShardCursor): PullResult {
+	pull(cursor: ShardCursor): ShardPush {
 		return this.ctx.storage.transactionSync(() => pull(this.ctx.storage.sql, cursor));
 	}
 

@@ -18,9 +18,9 @@ import {
 	batchIdPrefix,
 	type FeedbackDelta,
 	type FeedbackItem,
-	type PullResult,
 	type ShardBatch,
 	type ShardCursor,
+	type ShardPush,
 } from "./protocol";
 
 /** Shard schema versions start at 21 (20 is the deployment object's cursor table). */
@@ -290,11 +290,11 @@ export function capSamples(sql: SqlStorage, limit: number): void {
  * deleted before the object has it. A cursor of another incarnation counts
  * as 0. Run it in one transaction.
  */
-export function pull(sql: SqlStorage, cursor: ShardCursor): PullResult {
+export function pull(sql: SqlStorage, cursor: ShardCursor): ShardPush {
 	const meta = shardMeta(sql);
 	const from = cursor.incarnation === meta.incarnation ? cursor.generation : 0;
 	for (const table of PENDING_TABLES) sql.exec(`DELETE FROM ${table} WHERE generation <= ?`, from);
-	const empty: PullResult = {
+	const empty: ShardPush = {
 		incarnation: meta.incarnation,
 		from,
 		to: from,
@@ -358,7 +358,7 @@ export function hasPending(sql: SqlStorage): boolean {
 }
 
 /** The next push: every generation after the one the object last confirmed. */
-export function nextPush(sql: SqlStorage): PullResult {
+export function nextPush(sql: SqlStorage): ShardPush {
 	const meta = shardMeta(sql);
 	return pull(sql, { incarnation: meta.incarnation, generation: meta.acked });
 }

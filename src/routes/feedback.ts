@@ -131,7 +131,7 @@ export const feedbackRoutes = new Hono<AppEnv>().post("/", async (c) => {
 	if (claims.pinned)
 		return c.json({ ...answer, queued: false, reason: "pinned by a QA override: not analysed" });
 	const shards = deployment.spec.ingest.shards;
-	// The rollout the request belongs to, as the edge that served it saw it (observations too).
+	// The rollout the request belongs to, by this isolate's cached state (where observations get theirs).
 	const epoch = epochOf(deployment.state);
 	const verdict = queueFeedback(c.env, c.executionCtx, claims.deployment, shards, {
 		// The MAC: unique to the request id, so the de-duplication key.

@@ -7,9 +7,9 @@ import { cursorOf, foldStaged } from "../../src/ingest/merge";
 import {
 	batchId,
 	type FeedbackItem,
-	type PullResult,
 	type ShardBatch,
 	type ShardCursor,
+	type ShardPush,
 	shardOfUnit,
 } from "../../src/ingest/protocol";
 import { applyBatch, SHARD_MIGRATIONS, scheduleJob, shardMeta } from "../../src/ingest/tables";
@@ -446,7 +446,7 @@ describe("exactly once under seeded chaos", () => {
 		let feedbackTruth: Moments = { n: 0, mean: 0, m2: 0 };
 		const sent: { batch: ShardBatch; shard: number }[] = [];
 		const sentFeedback: FeedbackItem[] = [];
-		const pushed: { shard: number; payload: PullResult }[] = [];
+		const pushed: { shard: number; payload: ShardPush }[] = [];
 		let next = 0;
 		for (let step = 0; step < 160; step++) {
 			const action = random.uniform();
