@@ -85,6 +85,10 @@ export default defineConfig({
 								SHADOW_SAMPLE_LIMIT: "5",
 								// The smallest cap, so a test can fill it.
 								FEEDBACK_SEEN_LIMIT: "1000",
+								// Feedback handed between ingest shards, and shards' data pushed to the
+								// deployment object, at once.
+								INGEST_FORWARD_MS: "0",
+								INGEST_PUSH_MS: "0",
 								// Short, so a candidate streaming past it is seen quickly.
 								SHADOW_BUDGET_MS: "1000",
 							},

@@ -60,7 +60,12 @@ if (external) {
 		port,
 		persistTo,
 		stdio: "ignore",
-		vars: { CONFIG_TTL_SECONDS: "1", METRICS_FLUSH_MS: "500" },
+		vars: {
+			CONFIG_TTL_SECONDS: "1",
+			METRICS_FLUSH_MS: "500",
+			INGEST_PUSH_MS: "500",
+			INGEST_FORWARD_MS: "200",
+		},
 	});
 	await waitForEdge(url, edgeProcess);
 }

@@ -70,8 +70,6 @@ export const ERROR_STATUS = {
 	backend_unavailable: 502,
 	/** The spec in KV is invalid and no valid one is known. */
 	deployment_unavailable: 503,
-	/** The deployment's object could not store or read metrics. */
-	metrics_unavailable: 503,
 	/** The deployment's feedback de-duplication set is full (FEEDBACK_SEEN_LIMIT). */
 	feedback_capacity: 503,
 	backend_timeout: 504,

@@ -1,8 +1,9 @@
-/** Worker entry: the Hono app, the cron trigger and the Durable Object class. */
+/** Worker entry: the Hono app, the cron trigger and the Durable Object classes. */
 import { app } from "./app";
 import { runController } from "./deployment/cron";
 
 export { DeploymentObject } from "./deployment/object";
+export { IngestShard } from "./ingest/shard";
 
 export default {
 	fetch: app.fetch,

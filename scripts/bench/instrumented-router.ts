@@ -4,9 +4,9 @@
  * only by `npm run bench`'s counting phase; throughput is measured on the
  * plain `wrangler deploy` bundle.
  */
-import worker, { DeploymentObject } from "../../src/index";
+import worker, { DeploymentObject, IngestShard } from "../../src/index";
 
-export { DeploymentObject };
+export { DeploymentObject, IngestShard };
 
 const counters = {
 	predictions: 0,
@@ -15,6 +15,8 @@ const counters = {
 	kvWrites: 0,
 	kvLists: 0,
 	doRequests: 0,
+	/** Of which to ingest shards (metric and feedback flushes). */
+	ingestRequests: 0,
 };
 const wrapped = new WeakMap<object, Env>();
 
@@ -35,15 +37,31 @@ function countingKv(kv: KVNamespace): KVNamespace {
 	});
 }
 
-function countingStub<T extends object>(stub: T): T {
+function countingStub<T extends object>(stub: T, ingest: boolean): T {
 	return new Proxy(stub, {
 		get(target, property) {
 			const value = Reflect.get(target, property);
 			if (typeof value !== "function" || typeof property === "symbol") return value;
 			return (...args: unknown[]) => {
 				counters.doRequests += 1;
+				if (ingest) counters.ingestRequests += 1;
 				return Reflect.apply(value, target, args);
 			};
+		},
+	});
+}
+
+/** A namespace whose stubs count every RPC call. */
+function countingNamespace<N extends { getByName(name: string): object }>(
+	ns: N,
+	ingest: boolean,
+): N {
+	return new Proxy(ns, {
+		get(target, property) {
+			const value = Reflect.get(target, property);
+			if (property === "getByName")
+				return (name: string) => countingStub(target.getByName(name), ingest);
+			return typeof value === "function" ? value.bind(target) : value;
 		},
 	});
 }
@@ -54,14 +72,8 @@ function countingEnv(env: Env): Env {
 		counted = {
 			...env,
 			CONFIG: countingKv(env.CONFIG),
-			DEPLOYMENT: new Proxy(env.DEPLOYMENT, {
-				get(target, property) {
-					const value = Reflect.get(target, property);
-					if (property === "getByName")
-						return (name: string) => countingStub(target.getByName(name));
-					return typeof value === "function" ? value.bind(target) : value;
-				},
-			}),
+			DEPLOYMENT: countingNamespace(env.DEPLOYMENT, false),
+			INGEST: countingNamespace(env.INGEST, true),
 		};
 		wrapped.set(env, counted);
 	}

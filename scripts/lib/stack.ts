@@ -84,7 +84,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 		compatibilityFlags: ["enable_request_signal"],
 		kvNamespaces: ["CONFIG"],
 		ratelimits: { FEEDBACK_LIMITER: { simple: { limit: 60, period: 60 } } },
-		durableObjects: { DEPLOYMENT: { className: "DeploymentObject", useSQLite: true } },
+		durableObjects: {
+			DEPLOYMENT: { className: "DeploymentObject", useSQLite: true },
+			INGEST: { className: "IngestShard", useSQLite: true },
+		},
 		serviceBindings: options.serviceBindings,
 		bindings: {
 			ADMIN_TOKEN: STACK_ADMIN_TOKEN,

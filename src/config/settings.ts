@@ -20,8 +20,22 @@ const Settings = z.object({
 	SHADOW_SAMPLE_LIMIT: z.coerce.number().int().min(1).max(100_000).catch(1_000),
 	/** Bytes of each output kept in a shadow sample. */
 	SHADOW_SAMPLE_BYTES: z.coerce.number().int().min(64).max(65_536).catch(2_048),
-	/** Feedback de-duplication rows a deployment object keeps at most (feedback beyond is refused). */
+	/**
+	 * Feedback de-duplication rows a deployment keeps at most, split evenly over
+	 * its ingest shards (feedback beyond is refused).
+	 */
 	FEEDBACK_SEEN_LIMIT: z.coerce.number().int().min(1000).max(100_000_000).catch(1_000_000),
+	/**
+	 * Longest a feedback value waits in the shard an isolate flushed it to
+	 * before it is handed to the shard of its unit, ms: each shard then gets at
+	 * most one hand-off call per sibling per interval.
+	 */
+	INGEST_FORWARD_MS: z.coerce.number().int().min(0).max(10_000).catch(1_000),
+	/**
+	 * How often an ingest shard holding new data pushes it to the deployment
+	 * object, ms: what a look sees is at most METRICS_FLUSH_MS + this old.
+	 */
+	INGEST_PUSH_MS: z.coerce.number().int().min(0).max(60_000).catch(10_000),
 	/**
 	 * How long a shadow comparison waits for the candidate after the champion's
 	 * answer ended, ms; beyond it the pair is not comparable (background work

@@ -5,6 +5,7 @@
  * every other field from the defaults below.
  */
 import { z } from "zod";
+import { DEFAULT_SHARDS, MAX_SHARDS } from "../ingest/protocol";
 import { NOTIFY_EVENTS } from "../notify/events";
 import { isTimeZone, parseHours, WEEKDAYS } from "../rollout/step-windows";
 
@@ -361,6 +362,24 @@ export const NotifyTarget = z
 	});
 export type NotifyTarget = z.infer<typeof NotifyTarget>;
 
+/**
+ * How the deployment's metrics and feedback reach it: isolates flush to one
+ * of `shards` ingest objects in turn, so each takes 1/N of the flushes, and
+ * the deployment's object merges them at every look. Raise it when one
+ * object would take more than about 500 requests a second (`npm run
+ * capacity` says how many a traffic needs).
+ *
+ * Warning: feedback de-duplication is partitioned by the shard count (a
+ * unit's request ids always meet the same shard). Changing it on a live
+ * deployment can count a repeated value twice, so the admin API refuses it
+ * without `?rebucket=true`.
+ */
+export const IngestPolicy = z.strictObject({
+	/** Ingest shard objects, 1–64. */
+	shards: z.number().int().min(1).max(MAX_SHARDS).default(DEFAULT_SHARDS),
+});
+export type IngestPolicy = z.infer<typeof IngestPolicy>;
+
 export const Strategy = z.enum(["shadow", "ab", "canary"]);
 export type Strategy = z.infer<typeof Strategy>;
 
@@ -414,6 +433,7 @@ export const DeploymentSpec = z
 		ab: AbPolicy.prefault({}),
 		shadow: ShadowPolicy.prefault({}),
 		feedback: FeedbackPolicy.prefault({ kind: "binary" }),
+		ingest: IngestPolicy.prefault({}),
 		/** Webhooks told of starts, steps, gates, promotions, aborts, pauses and holds. */
 		notify: z.array(NotifyTarget).max(10).default([]),
 		/** Free text for people. */

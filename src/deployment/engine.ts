@@ -424,7 +424,7 @@ export type PutSpecOutcome =
 			ok: false;
 			code: "rebucket_refused";
 			message: string;
-			details: Record<"from" | "to", { salt: string; hashVersion: number }>;
+			details: Record<"from" | "to", { salt: string; hashVersion: number; shards: number }>;
 	  }
 	| {
 			ok: false;
@@ -435,7 +435,7 @@ export type PutSpecOutcome =
 
 /**
  * A spec written through the admin API. A rebucketing change (salt, hash
- * version) on a live rollout is refused unless asked for, and so is a new
+ * version, ingest shards) on a live rollout is refused unless asked for, and so is a new
  * backend or version for a variant of a rollout in progress (its metrics so
  * far are about another model) unless forced. A new or deleted
  * deployment starts from pending, and when KV still holds a state for the
@@ -468,16 +468,28 @@ export function putSpec(
 			existing !== null &&
 			(saltOf(existing) !== saltOf(spec) ||
 				existing.assignment.hashVersion !== spec.assignment.hashVersion);
-		if (existing !== null && rebucketed && live && !input.rebucket) {
+		// Feedback de-duplication is partitioned by the shard count: a new count on a live
+		// deployment could count a repeated value twice.
+		const resharded = existing !== null && existing.ingest.shards !== spec.ingest.shards;
+		if (existing !== null && (rebucketed || resharded) && live && !input.rebucket) {
 			saveRollout(sql, record);
 			return {
 				ok: false,
 				code: "rebucket_refused",
-				message:
-					"changing the salt or hash version of a live deployment reassigns its users; repeat with ?rebucket=true to do it anyway",
+				message: rebucketed
+					? "changing the salt or hash version of a live deployment reassigns its users; repeat with ?rebucket=true to do it anyway"
+					: "changing ingest.shards of a live deployment moves its units' feedback de-duplication (a repeated value could count twice); repeat with ?rebucket=true to do it anyway",
 				details: {
-					from: { salt: saltOf(existing), hashVersion: existing.assignment.hashVersion },
-					to: { salt: saltOf(spec), hashVersion: spec.assignment.hashVersion },
+					from: {
+						salt: saltOf(existing),
+						hashVersion: existing.assignment.hashVersion,
+						shards: existing.ingest.shards,
+					},
+					to: {
+						salt: saltOf(spec),
+						hashVersion: spec.assignment.hashVersion,
+						shards: spec.ingest.shards,
+					},
 				},
 			};
 		}

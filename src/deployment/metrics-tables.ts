@@ -1,10 +1,12 @@
 /**
  * The metrics tables of a deployment object: per-minute aggregates per variant,
- * routing threshold and rollout epoch, latency buckets, feedback moments, shadow samples and
- * the feedback de-duplication set. Functions take the SQL handle; the Durable
- * Object class only wires them to RPC.
+ * routing threshold and rollout epoch, latency buckets, feedback moments and shadow samples
+ * (the feedback de-duplication set now lives in the ingest shards; this one's
+ * rows only age out). Functions take the SQL handle; the Durable Object class
+ * only wires them to RPC.
  */
 
+import type { FeedbackDelta } from "../ingest/protocol";
 import {
 	type AggregateRow,
 	emptyAggregate,
@@ -306,44 +308,18 @@ export function feedbackWindow(
 	return result;
 }
 
-export interface FeedbackRecord {
-	requestId: string;
-	/** The variant the unit was assigned. */
-	variant: "champion" | "candidate";
-	/** The champion answered after the candidate failed. */
-	fallback: boolean;
-	requestTime: number;
-	value: number;
-	/** The rollout the request belonged to. */
-	epoch: number;
-	/** Public feedback: the unit's tag, allowed one value per minute of request. */
-	unit?: string;
-}
-
-export type FeedbackVerdict = "added" | "duplicate" | "limited";
-
 /**
- * Records one feedback value once per request id (the id's MAC, which is
- * unique to it, is the key), and, for public feedback, once per unit and
- * minute of request. Added values update the minute's moments of the
- * assigned variant, and those of its fallback subset.
+ * Folds a feedback delta (the moments of values about one minute's requests
+ * of one variant and rollout, and of its fallback subset) into the stored
+ * minute (Chan's formula). The de-duplication happened in the ingest shard.
  */
-export function addFeedback(sql: SqlStorage, input: FeedbackRecord): FeedbackVerdict {
-	const seen = (key: string) =>
-		sql.exec(
-			"INSERT OR IGNORE INTO feedback_seen (request_id, time) VALUES (?, ?)",
-			key,
-			input.requestTime,
-		).rowsWritten > 0;
-	if (!seen(input.requestId.slice(-22))) return "duplicate";
-	const minute = Math.floor(input.requestTime / 60_000);
-	if (input.unit !== undefined && !seen(`unit:${input.unit}:${minute}`)) return "limited";
+export function mergeFeedback(sql: SqlStorage, delta: FeedbackDelta): void {
 	const stored = sql
 		.exec<Row>(
 			"SELECT * FROM feedback_stats WHERE minute = ? AND variant = ? AND epoch = ?",
-			minute,
-			input.variant,
-			input.epoch,
+			delta.minute,
+			delta.variant,
+			delta.epoch,
 		)
 		.toArray()[0];
 	const moments = (prefix: string): Moments =>
@@ -354,15 +330,14 @@ export function addFeedback(sql: SqlStorage, input: FeedbackRecord): FeedbackVer
 					m2: num(stored, `${prefix}m2`),
 				}
 			: { n: 0, mean: 0, m2: 0 };
-	const one: Moments = { n: 1, mean: input.value, m2: 0 };
-	const all = mergeMoments(moments(""), one);
-	const fallback = input.fallback ? mergeMoments(moments("fallback_"), one) : moments("fallback_");
+	const all = mergeMoments(moments(""), delta.all);
+	const fallback = mergeMoments(moments("fallback_"), delta.fallback);
 	sql.exec(
 		`INSERT OR REPLACE INTO feedback_stats (minute, variant, epoch, n, mean, m2, fallback_n,
 		 fallback_mean, fallback_m2) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		minute,
-		input.variant,
-		input.epoch,
+		delta.minute,
+		delta.variant,
+		delta.epoch,
 		all.n,
 		all.mean,
 		all.m2,
@@ -370,12 +345,6 @@ export function addFeedback(sql: SqlStorage, input: FeedbackRecord): FeedbackVer
 		fallback.mean,
 		fallback.m2,
 	);
-	return "added";
-}
-
-/** Rows in the feedback de-duplication set (its size is capped at write time). */
-export function feedbackSeenCount(sql: SqlStorage): number {
-	return num(sql.exec<Row>("SELECT COUNT(*) AS n FROM feedback_seen").one(), "n");
 }
 
 /** Keeps only the newest `limit` shadow samples (at write time, so storage never exceeds it). */

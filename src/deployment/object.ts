@@ -6,6 +6,11 @@
  * the deployment's metrics. A thin shell: control operations live in
  * authority.ts (KV I/O) and engine.ts (one transaction each), SQL in
  * record.ts and metrics-tables.ts, decisions in the pure rollout/ core.
+ * Isolates send metrics and feedback to the deployment's ingest shards
+ * (src/ingest); the shards push their closed generations here (`stage`),
+ * exactly once, and before every look and every metrics read the object
+ * folds what is staged into its own tables (ingest/merge.ts), so the
+ * analysis and the admin reads see the same tables as before.
  * One alarm serves two jobs (alarm-jobs.ts): hourly retention (old minutes,
  * surplus shadow samples, old deliveries) and the webhook outbox (outbox.ts).
  * It is always set to the earliest due time, and the handler re-arms itself
@@ -16,6 +21,8 @@ import type { RescuedConfig } from "../config/cache";
 import { settingsOf } from "../config/settings";
 import type { DeploymentSpec } from "../config/spec";
 import { epochOf } from "../config/state";
+import { foldStaged, MERGE_MIGRATIONS, pruneStaged, stagePush } from "../ingest/merge";
+import type { ShardCursor, ShardPush } from "../ingest/protocol";
 import { logError } from "../lib/log";
 import type { AggregateRow, FeedbackAggregate } from "../metrics/aggregate";
 import type { IngestBatch } from "../metrics/batch";
@@ -31,12 +38,9 @@ import {
 } from "./authority";
 import type { ActInput, LookResult, PutSpecOutcome } from "./engine";
 import {
-	addFeedback,
 	aggregateRows,
 	applyRetention,
 	capShadowSamples,
-	type FeedbackRecord,
-	feedbackSeenCount,
 	feedbackWindow,
 	hasData,
 	ingestBatch,
@@ -55,7 +59,7 @@ import {
 	recordAttempt,
 	send,
 } from "./outbox";
-import { type AuditEntry, loadRollout, ROLLOUT_MIGRATIONS, readAudit } from "./record";
+import { type AuditEntry, ROLLOUT_MIGRATIONS, readAudit } from "./record";
 import { migrate } from "./sql-migrations";
 
 const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
@@ -68,22 +72,10 @@ const DELIVERIES_PER_RUN = 25;
 /** An audit entry with the state of the webhook deliveries it caused. */
 export type HistoryEntry = AuditEntry & { notifications?: NotificationState[] };
 
-export type FeedbackInput = Omit<FeedbackRecord, "epoch">;
-
-export interface FeedbackResult {
-	duplicate: boolean;
-	/** Public feedback: this unit already sent a value for that minute of request. */
-	limited: boolean;
-	/** The de-duplication set is full (FEEDBACK_SEEN_LIMIT): nothing was recorded. */
-	full: boolean;
-}
-
 export class DeploymentObject extends DurableObject<Env> {
 	/** Set once this instance made sure retention is scheduled (SQLite keeps the schedule). */
 	#retentionScheduled = false;
 	#authority: Authority | undefined;
-	/** Rows in feedback_seen, counted once per instance, then kept up to date. */
-	#feedbackSeen: number | undefined;
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
@@ -94,6 +86,7 @@ export class DeploymentObject extends DurableObject<Env> {
 				...OUTBOX_MIGRATIONS,
 				...ALARM_MIGRATIONS,
 				...ANSWER_MIGRATIONS,
+				...MERGE_MIGRATIONS,
 			]);
 		});
 	}
@@ -114,8 +107,9 @@ export class DeploymentObject extends DurableObject<Env> {
 
 	// Control: one call each, from the cron or the admin API.
 
-	/** One controller look: read KV, reconcile, analyse, decide, record, publish. */
+	/** One controller look: fold what the shards pushed, read KV, reconcile, analyse, decide, record, publish. */
 	look(now: number): Promise<Published<LookResult>> {
+		this.foldStaged();
 		return this.authority.look(now);
 	}
 
@@ -142,6 +136,7 @@ export class DeploymentObject extends DurableObject<Env> {
 
 	/** Spec, state and live analysis, for the admin API. */
 	report(now: number): Promise<DeploymentReport> {
+		this.foldStaged();
 		return this.authority.report(now);
 	}
 
@@ -171,7 +166,31 @@ export class DeploymentObject extends DurableObject<Env> {
 
 	// Metrics.
 
-	/** Adds an isolate's batch of pre-aggregated observations and shadow samples (capped at write time). */
+	/**
+	 * A shard's push of its closed generations: staged when it starts at this
+	 * object's cursor for the shard, refused otherwise (ingest/merge.ts).
+	 * Answers with the cursor, which the shard adopts.
+	 */
+	async stage(shard: number, push: ShardPush): Promise<ShardCursor> {
+		const limit = settingsOf(this.env).SHADOW_SAMPLE_LIMIT;
+		const { outcome, cursor } = this.ctx.storage.transactionSync(() =>
+			stagePush(this.ctx.storage.sql, shard, push, limit),
+		);
+		if (outcome === "staged") await this.ensureRetentionAlarm();
+		return cursor;
+	}
+
+	/** Folds what the shards pushed into the per-minute tables (one transaction). */
+	private foldStaged(): void {
+		const limit = settingsOf(this.env).SHADOW_SAMPLE_LIMIT;
+		this.ctx.storage.transactionSync(() => foldStaged(this.ctx.storage.sql, limit));
+	}
+
+	/**
+	 * Adds a batch of pre-aggregated observations and shadow samples straight
+	 * to the tables (capped at write time). Not idempotent: for seeding and
+	 * tests; the request path goes through the ingest shards.
+	 */
 	async ingest(batch: IngestBatch): Promise<void> {
 		const limit = settingsOf(this.env).SHADOW_SAMPLE_LIMIT;
 		this.ctx.storage.transactionSync(() => {
@@ -181,45 +200,27 @@ export class DeploymentObject extends DurableObject<Env> {
 		await this.ensureRetentionAlarm();
 	}
 
-	/**
-	 * Attributes a feedback value to its request's assigned variant; a repeated
-	 * request id is a duplicate. Storage is capped at write time: past
-	 * FEEDBACK_SEEN_LIMIT de-duplication rows, feedback is refused until
-	 * retention frees room.
-	 */
-	async recordFeedback(input: FeedbackInput): Promise<FeedbackResult> {
-		const sql = this.ctx.storage.sql;
-		this.#feedbackSeen ??= feedbackSeenCount(sql);
-		if (this.#feedbackSeen >= settingsOf(this.env).FEEDBACK_SEEN_LIMIT)
-			return { duplicate: false, limited: false, full: true };
-		const verdict = this.ctx.storage.transactionSync(() => {
-			const { state } = loadRollout(sql);
-			// Feedback about a request from before the current rollout started belongs to no analysis window.
-			const epoch = state && input.requestTime >= epochOf(state) ? epochOf(state) : 0;
-			return addFeedback(sql, { ...input, epoch });
-		});
-		if (verdict !== "duplicate") this.#feedbackSeen += verdict === "added" && input.unit ? 2 : 1;
-		await this.ensureRetentionAlarm();
-		return { duplicate: verdict === "duplicate", limited: verdict === "limited", full: false };
-	}
-
 	/** Aggregates per (variant, threshold) over [fromMs, toMs), minute-aligned. */
 	aggregates(fromMs: number, toMs: number): AggregateRow[] {
+		this.foldStaged();
 		return aggregateRows(this.ctx.storage.sql, ...minuteRange(fromMs, toMs));
 	}
 
 	/** Feedback moments per variant for requests in [fromMs, toMs), minute-aligned. */
 	feedback(fromMs: number, toMs: number): FeedbackAggregate {
+		this.foldStaged();
 		return feedbackWindow(this.ctx.storage.sql, ...minuteRange(fromMs, toMs));
 	}
 
 	/** Per-minute series per variant over [fromMs, toMs). */
 	series(fromMs: number, toMs: number): MinuteSeriesRow[] {
+		this.foldStaged();
 		return minuteSeries(this.ctx.storage.sql, ...minuteRange(fromMs, toMs));
 	}
 
 	/** The most recent shadow comparisons, newest first. */
 	shadowSamples(limit: number): StoredShadowSample[] {
+		this.foldStaged();
 		return recentShadowSamples(this.ctx.storage.sql, Math.max(1, Math.min(limit, 10_000)));
 	}
 
@@ -254,14 +255,15 @@ export class DeploymentObject extends DurableObject<Env> {
 		if (due === null) return;
 		const settings = settingsOf(this.env);
 		this.ctx.storage.transactionSync(() => {
+			const beforeMinute = Math.floor((now - settings.METRICS_RETENTION_DAYS * DAY_MS) / MINUTE_MS);
 			applyRetention(sql, {
-				beforeMinute: Math.floor((now - settings.METRICS_RETENTION_DAYS * DAY_MS) / MINUTE_MS),
+				beforeMinute,
 				sampleLimit: settings.SHADOW_SAMPLE_LIMIT,
 				feedbackBefore: now - settings.FEEDBACK_WINDOW_DAYS * DAY_MS,
 			});
+			pruneStaged(sql, beforeMinute);
 			pruneOutbox(sql, now - settings.METRICS_RETENTION_DAYS * DAY_MS);
 		});
-		this.#feedbackSeen = undefined;
 		if (due > now) return; // run early: the hourly schedule stays as it was
 		if (hasData(sql)) scheduleJob(sql, "retention", now + RETENTION_INTERVAL_MS);
 		else clearJob(sql, "retention");

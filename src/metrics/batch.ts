@@ -1,16 +1,12 @@
 /**
  * An isolate's pending metrics for one deployment: observations folded into
  * per-(minute, variant, threshold, epoch) aggregates as they arrive, so a batch's
- * size depends on how many minutes and variants it spans, not on traffic.
+ * size depends on how many minutes and variants it spans, not on traffic;
+ * the latest shadow samples; and queued feedback values.
  * Pure; the recorder owns the buffers and the flushing.
  */
-import {
-	addComparison,
-	addObservation,
-	emptyAggregate,
-	mergeAggregates,
-	type VariantAggregate,
-} from "./aggregate";
+import type { FeedbackItem, ShardBatch } from "../ingest/protocol";
+import { addComparison, addObservation, emptyAggregate, type VariantAggregate } from "./aggregate";
 import type { Observation, ObservedVariant, ShadowComparison } from "./observation";
 
 import { MINUTE_MS } from "./windows";
@@ -39,14 +35,21 @@ export interface IngestBatch {
 export class PendingBatch {
 	readonly rows = new Map<string, IngestRow>();
 	samples: ShadowSample[] = [];
+	feedback: FeedbackItem[] = [];
 	observations = 0;
-	attempts = 0;
 	timerArmed = false;
 
 	constructor(
 		readonly firstAt: number,
 		private readonly maxSamples: number,
+		/** The deployment's shard count, as the latest item's config said. */
+		public shards: number,
 	) {}
+
+	/** What counts toward METRICS_BATCH_SIZE: observations and feedback values. */
+	get items(): number {
+		return this.observations + this.feedback.length;
+	}
 
 	private row(time: number, variant: ObservedVariant, threshold: number, epoch: number): IngestRow {
 		const minute = Math.floor(time / MINUTE_MS);
@@ -72,22 +75,19 @@ export class PendingBatch {
 		if (this.samples.length > this.maxSamples) this.samples.shift();
 	}
 
-	/** Folds an earlier batch back in (after a failed flush). */
-	absorb(batch: IngestBatch, attempts: number): void {
-		for (const row of batch.rows) {
-			const target = this.row(row.minute * MINUTE_MS, row.variant, row.threshold, row.epoch);
-			target.aggregate = mergeAggregates(target.aggregate, row.aggregate);
-		}
-		this.samples = [...batch.samples, ...this.samples].slice(-this.maxSamples);
-		this.observations += batch.observations;
-		this.attempts = Math.max(this.attempts, attempts);
+	addFeedback(item: FeedbackItem): void {
+		this.feedback.push(item);
 	}
 
-	toBatch(): IngestBatch {
+	/** The batch as sent: frozen under `id`, so a retry is the same batch. */
+	toShardBatch(id: string): ShardBatch {
 		return {
+			id,
+			shards: this.shards,
 			rows: [...this.rows.values()],
 			samples: this.samples,
 			observations: this.observations,
+			feedback: this.feedback,
 		};
 	}
 }

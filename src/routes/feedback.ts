@@ -3,7 +3,10 @@
  * outcome (a label match, a conversion 0/1, a reward) to the deployment and
  * the variant the request id names: the ASSIGNED variant (a fallback answered
  * by the champion still counts for the candidate, flagged), never a QA-pinned
- * request. Idempotent per request id.
+ * request. Every check is made here, at once (4xx); the value is then queued
+ * in this isolate's buffer like an observation (same flush rule, same loss
+ * bound) and answered `202 Accepted`. It is de-duplicated exactly, once per
+ * request id, in the ingest shard of the request's unit.
  *
  * Integrity: server to server by default (`Authorization: Bearer
  * <FEEDBACK_TOKEN>`); a spec with `feedback.public` also takes tokenless
@@ -17,10 +20,13 @@ import { z } from "zod";
 import { loadDeployment } from "../config/cache";
 import { settingsOf } from "../config/settings";
 import type { FeedbackPolicy } from "../config/spec";
+import { epochOf } from "../config/state";
 import { HttpError } from "../errors";
+import { shardOfUnit } from "../ingest/protocol";
 import { clientKey } from "../lib/address";
 import { readBody } from "../lib/body";
 import { signingKeys } from "../lib/keys";
+import { queueFeedback } from "../metrics/recorder";
 import { verifyRequestId } from "../routing/request-id";
 import type { AppEnv } from "../types";
 
@@ -130,54 +136,31 @@ export const feedbackRoutes = new Hono<AppEnv>().post("/", async (c) => {
 			{ "www-authenticate": 'Bearer realm="switchyard-feedback"' },
 		);
 	checkValue(policy, value);
-	const answer = {
-		deployment: claims.deployment,
-		variant: claims.assigned,
-		fallback: claims.fallback,
-	};
+	// Answered by the champion though assigned the candidate: a fallback, or a breaker's diversion.
+	const fallback = claims.fallback || claims.diverted;
+	const answer = { deployment: claims.deployment, variant: claims.assigned, fallback };
 	if (claims.pinned)
-		return c.json({
-			...answer,
-			accepted: false,
-			duplicate: false,
-			reason: "pinned by a QA override: not analysed",
-		});
-	let result: { duplicate: boolean; limited: boolean; full: boolean };
-	try {
-		result = await c.env.DEPLOYMENT.getByName(claims.deployment).recordFeedback({
-			requestId,
-			variant: claims.assigned,
-			fallback: claims.fallback,
-			requestTime: claims.time,
-			value,
-			// Public feedback: one value per unit per minute of request.
-			...(token === null ? { unit: claims.unit } : {}),
-		});
-	} catch (error) {
-		console.error(
-			JSON.stringify({
-				level: "error",
-				event: "feedback_failed",
-				deployment: claims.deployment,
-				message: String(error),
-			}),
-		);
-		throw new HttpError(
-			503,
-			"metrics_unavailable",
-			"feedback could not be stored; retry (feedback is idempotent)",
-		);
-	}
-	if (result.full)
+		return c.json({ ...answer, queued: false, reason: "pinned by a QA override: not analysed" });
+	const shards = deployment.spec.ingest.shards;
+	// The rollout the request belongs to, by this isolate's cached state (where observations get theirs).
+	const epoch = epochOf(deployment.state);
+	const verdict = queueFeedback(c.env, c.executionCtx, claims.deployment, shards, {
+		// The MAC: unique to the request id, so the de-duplication key.
+		key: requestId.slice(-22),
+		variant: claims.assigned,
+		fallback,
+		requestTime: claims.time,
+		value,
+		epoch: claims.time >= epoch ? epoch : 0,
+		// Public feedback: one value per unit per minute of request.
+		...(token === null ? { unit: claims.unit } : {}),
+		shard: shardOfUnit(claims.unit, shards),
+	});
+	if (verdict === "full")
 		throw new HttpError(
 			503,
 			"feedback_capacity",
 			"feedback storage for this deployment is full; it frees up as old feedback ages out",
 		);
-	return c.json({
-		...answer,
-		accepted: !result.duplicate && !result.limited,
-		duplicate: result.duplicate,
-		...(result.limited ? { reason: "this unit already sent a value for that minute" } : {}),
-	});
+	return c.json({ ...answer, queued: true }, 202);
 });

@@ -51,7 +51,7 @@ export const predictRoutes = new Hono<AppEnv>().all("/:name/*", async (c) => {
 		target,
 		restPath,
 		settings,
-		recorder: recorderFor(c.env, c.executionCtx),
+		recorder: recorderFor(c.env, c.executionCtx, deployment.spec.ingest.shards),
 		breaker: breakerFor(name, deployment.generation, deployment.spec.canary.maxErrorRate),
 	});
 });

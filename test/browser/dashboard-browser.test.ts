@@ -79,6 +79,8 @@ beforeAll(async () => {
 	stack = await startDemoStack(join(work, "build"), {
 		CONFIG_TTL_SECONDS: "0",
 		METRICS_FLUSH_MS: "0",
+		INGEST_PUSH_MS: "0",
+		INGEST_FORWARD_MS: "0",
 	});
 	// A canary held at its approval gate before the promotion.
 	await admin("PUT", "/deployments/dash-canary", {

@@ -393,6 +393,9 @@ describe("isolate counters and liveness", () => {
 				flushes: expect.any(Number),
 				flushFailures: expect.any(Number),
 				droppedObservations: expect.any(Number),
+				droppedFeedback: expect.any(Number),
+				duplicateBatches: expect.any(Number),
+				feedbackQueued: expect.any(Number),
 			},
 			breaker: { trips: expect.any(Number), diverted: expect.any(Number) },
 		});

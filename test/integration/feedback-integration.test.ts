@@ -5,7 +5,7 @@ import type { DeploymentSpecInput } from "../../src/config/spec";
 import { signingKeys } from "../../src/lib/keys";
 import { signRequestId, unitTag } from "../../src/routing/request-id";
 import { ADMIN_AUTH, deploy, predict, uniqueName, Visitor } from "../helpers/edge";
-import { store } from "../helpers/metrics";
+import { settledFeedback, shard } from "../helpers/metrics";
 import { TEST_FEEDBACK_TOKEN, TEST_SIGNING_KEY } from "../helpers/secrets";
 
 const TOKEN = { authorization: `Bearer ${TEST_FEEDBACK_TOKEN}` };
@@ -31,7 +31,8 @@ async function servedRequest(
 	};
 }
 
-const totals = (name: string) => store(name).feedback(0, Date.now() + 60_000);
+/** Stored feedback once everything sent has landed: de-duplication happens in the shards. */
+const totals = (name: string, shards?: number) => settledFeedback(name, shards);
 const binary = { feedback: { kind: "binary" } } satisfies Partial<DeploymentSpecInput>;
 const keys = signingKeys({ SIGNING_KEY: TEST_SIGNING_KEY });
 const claims = (deployment: string, time: number) => ({
@@ -51,10 +52,9 @@ describe("POST /v1/feedback, server to server (the default)", () => {
 		await deploy(name, 100);
 		const { requestId } = await servedRequest(name);
 		const res = await sendFeedback({ requestId, value: 1 });
-		expect(res.status).toBe(200);
+		expect(res.status).toBe(202);
 		expect(await res.json()).toEqual({
-			accepted: true,
-			duplicate: false,
+			queued: true,
 			deployment: name,
 			variant: "candidate",
 			fallback: false,
@@ -86,10 +86,11 @@ describe("POST /v1/feedback, server to server (the default)", () => {
 		const { requestId, variant } = await servedRequest(name);
 		expect(variant).toBe("champion");
 		const res = await sendFeedback({ requestId, value: 0 });
+		expect(res.status).toBe(202);
 		expect(await res.json()).toMatchObject({
 			variant: "candidate",
 			fallback: true,
-			accepted: true,
+			queued: true,
 		});
 		const feedback = await totals(name);
 		expect(feedback.candidate.n).toBe(1);
@@ -107,21 +108,35 @@ describe("POST /v1/feedback, server to server (the default)", () => {
 		const res = await sendFeedback({ requestId, value: 1 });
 		expect(res.status).toBe(200);
 		expect(await res.json()).toMatchObject({
-			accepted: false,
+			queued: false,
 			reason: expect.stringMatching(/pinned/),
 		});
 		expect((await totals(name)).candidate.n).toBe(0);
 	});
 
-	it("counts a repeated request id once and says it was a duplicate", async () => {
+	it("counts a repeated request id once, the first value it stored", async () => {
 		const name = uniqueName("fb-dup");
 		await deploy(name, 0, { feedback: { kind: "numeric", min: 0, max: 1 } });
 		const { requestId } = await servedRequest(name);
-		expect((await sendFeedback({ requestId, value: 0.25 })).status).toBe(200);
-		const again = await sendFeedback({ requestId, value: 0.75 });
-		expect(again.status).toBe(200);
-		expect(await again.json()).toMatchObject({ accepted: false, duplicate: true });
+		expect((await sendFeedback({ requestId, value: 0.25 })).status).toBe(202);
 		expect((await totals(name)).champion).toMatchObject({ n: 1, mean: 0.25 });
+		// Queued like the first (the edge cannot know yet); the shard of its unit drops it.
+		const again = await sendFeedback({ requestId, value: 0.75 });
+		expect(again.status).toBe(202);
+		expect((await totals(name)).champion).toMatchObject({ n: 1, mean: 0.25 });
+	});
+
+	it("counts a request id once even when its copies reach different shards at once", async () => {
+		const name = uniqueName("fb-dup-burst");
+		await deploy(name, 0);
+		const { requestId } = await servedRequest(name);
+		// Each flush goes to the next shard in turn: the copies land on different shards, which
+		// hand them to the shard of the request's unit.
+		const answers = await Promise.all(
+			Array.from({ length: 12 }, () => sendFeedback({ requestId, value: 1 })),
+		);
+		expect(answers.map((a) => a.status)).toEqual(Array(12).fill(202));
+		expect((await totals(name)).champion).toMatchObject({ n: 1, mean: 1 });
 	});
 
 	it("takes only values of the spec's kind: 0/1 by default, [min, max] when numeric", async () => {
@@ -135,8 +150,8 @@ describe("POST /v1/feedback, server to server (the default)", () => {
 			[name, 1e308, 400],
 			[numeric, 5.5, 400],
 			[numeric, -1e308, 400],
-			[name, 1, 200],
-			[numeric, -4.5, 200],
+			[name, 1, 202],
+			[numeric, -4.5, 202],
 		] as const) {
 			const { requestId } = await servedRequest(deployment);
 			const res = await sendFeedback({ requestId, value });
@@ -192,17 +207,29 @@ describe("POST /v1/feedback, server to server (the default)", () => {
 
 	it("refuses feedback once the de-duplication set is full, instead of growing past its cap", async () => {
 		const name = uniqueName("fb-full");
-		await deploy(name, 0);
-		await runInDurableObject(store(name), (_instance, state) => {
+		// One shard holds the whole cap (FEEDBACK_SEEN_LIMIT, 1,000 in tests).
+		await deploy(name, 0, { ingest: { shards: 1 } });
+		await runInDurableObject(shard(name, 0), (_instance, state) => {
 			for (let i = 0; i < 1000; i++)
 				state.storage.sql.exec(
-					"INSERT INTO feedback_seen (request_id, time) VALUES (?, ?)",
+					"INSERT INTO feedback_seen (day, key) VALUES (?, ?)",
+					Math.floor(Date.now() / 86_400_000),
 					`seed-${i}`,
-					Date.now(),
 				);
 		});
-		const { requestId } = await servedRequest(name);
-		const res = await sendFeedback({ requestId, value: 1 });
+		const first = await servedRequest(name);
+		// Validated and queued; the shard refuses to store it and says it is full.
+		expect((await sendFeedback({ requestId: first.requestId, value: 1 })).status).toBe(202);
+		expect((await totals(name, 1)).champion.n).toBe(0);
+		const seen = await runInDurableObject(
+			shard(name, 0),
+			(_instance, state) =>
+				state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM feedback_seen").one().n,
+		);
+		expect(seen).toBe(1000);
+		// This isolate now knows: the next value is refused at once.
+		const second = await servedRequest(name);
+		const res = await sendFeedback({ requestId: second.requestId, value: 1 });
 		expect(res.status).toBe(503);
 		expect(await res.json()).toMatchObject({ error: { code: "feedback_capacity" } });
 	});
@@ -221,13 +248,14 @@ describe("POST /v1/feedback, public (feedback.public)", () => {
 		for (let i = 0; i < 30; i++) ids.push((await servedRequest(name, attacker)).requestId);
 		const honest = await servedRequest(name);
 		const answers = await Promise.all(
-			ids.map(async (requestId) =>
-				(
-					await sendFeedback({ requestId, value: 1 }, { "cf-connecting-ip": "198.51.100.1" })
-				).json(),
+			ids.map(
+				async (requestId) =>
+					(await sendFeedback({ requestId, value: 1 }, { "cf-connecting-ip": "198.51.100.1" }))
+						.status,
 			),
 		);
-		expect(answers.filter((a) => (a as { accepted: boolean }).accepted)).toHaveLength(1);
+		// All queued (the edge checks one request at a time); the shard of the unit keeps one.
+		expect(answers).toEqual(Array(30).fill(202));
 		await sendFeedback(
 			{ requestId: honest.requestId, value: 0 },
 			{ "cf-connecting-ip": "198.51.100.2" },
@@ -250,7 +278,7 @@ describe("POST /v1/feedback, public (feedback.public)", () => {
 			await res.arrayBuffer();
 		}
 		expect(statuses).toContain(429);
-		expect(statuses.slice(0, 10).every((s) => s === 200)).toBe(true);
+		expect(statuses.slice(0, 10).every((s) => s === 202)).toBe(true);
 	});
 
 	it("still refuses tokenless feedback for a deployment that is not public", async () => {
@@ -272,7 +300,7 @@ describe("request ids through a key rotation", () => {
 		const res = await predict(name);
 		expect(res.status).toBe(200);
 		await res.arrayBuffer();
-		expect((await sendFeedback({ requestId, value: 1 })).status).toBe(200);
+		expect((await sendFeedback({ requestId, value: 1 })).status).toBe(202);
 	});
 });
 

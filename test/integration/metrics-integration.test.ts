@@ -1,12 +1,13 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { DEFAULT_SHARDS } from "../../src/ingest/protocol";
 import { emptyAggregate } from "../../src/metrics/aggregate";
 import type { IngestBatch } from "../../src/metrics/batch";
 import { addToHistogram } from "../../src/metrics/histogram";
 import { recorderStats } from "../../src/metrics/recorder";
 import { adminJson } from "../helpers/admin";
 import { deploy, uniqueName, Visitor } from "../helpers/edge";
-import { store, totals, waitForRequests } from "../helpers/metrics";
+import { shard, store, totals, waitForRequests } from "../helpers/metrics";
 
 const MINUTE = 60_000;
 
@@ -35,7 +36,7 @@ function batch(rows: IngestBatch["rows"], samples: IngestBatch["samples"] = []):
 	return { rows, samples, observations: rows.reduce((s, r) => s + r.aggregate.requests, 0) };
 }
 
-describe("traffic lands in the deployment object", () => {
+describe("traffic lands in the deployment object, through its shards", () => {
 	it("counts every prediction under the variant that served it, exactly", async () => {
 		const name = uniqueName("exact");
 		await deploy(name, 50);
@@ -82,12 +83,14 @@ describe("traffic lands in the deployment object", () => {
 		expect(JSON.parse(samples[0]?.championOutput ?? "{}")).toHaveProperty("label");
 	});
 
-	it("keeps serving predictions when the deployment object fails, and counts the failure", async () => {
-		const name = uniqueName("broken-store");
+	it("keeps serving predictions when its ingest shards fail, and counts the failures", async () => {
+		const name = uniqueName("broken-shards");
 		await deploy(name, 50);
-		await runInDurableObject(store(name), (_instance, state) => {
-			state.storage.sql.exec("DROP TABLE minute_stats");
-		});
+		for (let i = 0; i < DEFAULT_SHARDS; i++) {
+			await runInDurableObject(shard(name, i), (_instance, state) => {
+				state.storage.sql.exec("DROP TABLE pending_rows");
+			});
+		}
 		const failuresBefore = recorderStats.flushFailures;
 		for (let i = 0; i < 5; i++) {
 			const res = await new Visitor().predict(name);
@@ -99,6 +102,8 @@ describe("traffic lands in the deployment object", () => {
 			.toBeGreaterThan(failuresBefore);
 		const counters = await adminJson<{ metrics: { flushFailures: number } }>("GET", "/isolate");
 		expect(counters.body.metrics.flushFailures).toBeGreaterThan(0);
+		// The object's reads and looks go on without them.
+		expect((await totals(name)).champion.requests).toBe(0);
 	});
 });
 

@@ -31,7 +31,7 @@ beforeAll(async () => {
 	);
 	stack = await startDemoStack(
 		join(work, "build"),
-		{ CONFIG_TTL_SECONDS: "0", METRICS_FLUSH_MS: "0" },
+		{ CONFIG_TTL_SECONDS: "0", METRICS_FLUSH_MS: "0", INGEST_PUSH_MS: "0", INGEST_FORWARD_MS: "0" },
 		[
 			{
 				name: "webhooks",

@@ -17,6 +17,8 @@ beforeAll(async () => {
 	stack = await startDemoStack(join(work, "build"), {
 		CONFIG_TTL_SECONDS: "1",
 		METRICS_FLUSH_MS: "200",
+		INGEST_PUSH_MS: "200",
+		INGEST_FORWARD_MS: "100",
 	});
 }, 120_000);
 

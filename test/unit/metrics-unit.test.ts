@@ -239,9 +239,9 @@ describe("pending batches", () => {
 	it("folds observations into one row per (minute, variant, threshold, epoch)", () => {
 		fc.assert(
 			fc.property(fc.array(observation, { maxLength: 200 }), (xs) => {
-				const batch = new PendingBatch(0, 20);
+				const batch = new PendingBatch(0, 20, 1);
 				for (const o of xs) batch.addObservation(o);
-				const rows = batch.toBatch().rows;
+				const rows = batch.toShardBatch("b").rows;
 				const keys = new Set(
 					xs.map((o) => `${Math.floor(o.time / 60_000)}|${o.variant}|${o.threshold}|${o.epoch}`),
 				);
@@ -252,7 +252,7 @@ describe("pending batches", () => {
 	});
 
 	it("keeps only the most recent shadow samples", () => {
-		const batch = new PendingBatch(0, 3);
+		const batch = new PendingBatch(0, 3, 1);
 		for (let i = 0; i < 10; i++) {
 			batch.addComparison({
 				deployment: "d",
@@ -268,30 +268,8 @@ describe("pending batches", () => {
 				agreed: i % 2 === 0,
 			});
 		}
-		const out = batch.toBatch();
+		const out = batch.toShardBatch("b");
 		expect(out.samples.map((s) => s.inputHash)).toEqual(["7", "8", "9"]);
 		expect(out.rows[0]?.aggregate).toMatchObject({ compared: 10, agreed: 5 });
-	});
-
-	it("absorbs a failed batch without losing counts", () => {
-		const first = new PendingBatch(0, 5);
-		const second = new PendingBatch(0, 5);
-		const o: Observation = {
-			deployment: "d",
-			variant: "champion",
-			threshold: 0,
-			epoch: 0,
-			time: 0,
-			outcome: "ok",
-			status: 200,
-			latencyMs: 5,
-			fallback: false,
-		};
-		first.addObservation(o);
-		second.addObservation(o);
-		second.absorb(first.toBatch(), 1);
-		expect(second.observations).toBe(2);
-		expect(second.toBatch().rows[0]?.aggregate.requests).toBe(2);
-		expect(second.attempts).toBe(1);
 	});
 });

@@ -1,6 +1,8 @@
 /**
- * `/admin/api/isolate`: the counters of the isolate that answers (metric
- * flushes and drops, breaker trips and diverted requests). Per isolate, so
+ * `/admin/api/isolate`: the counters of the isolate that answers (flushes to
+ * the ingest shards, failures, retried batches a shard had already applied,
+ * feedback queued, observations and feedback dropped; breaker trips and
+ * diverted requests). Per isolate, so
  * two calls may reach two isolates; behind admin auth because they describe
  * the traffic.
  */
