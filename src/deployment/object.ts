@@ -20,7 +20,6 @@ import { DurableObject } from "cloudflare:workers";
 import type { RescuedConfig } from "../config/cache";
 import { settingsOf } from "../config/settings";
 import type { DeploymentSpec } from "../config/spec";
-import { epochOf } from "../config/state";
 import { foldStaged, MERGE_MIGRATIONS, pruneStaged, stagePush } from "../ingest/merge";
 import type { ShardCursor, ShardPush } from "../ingest/protocol";
 import { logError } from "../lib/log";
