@@ -24,7 +24,7 @@ const Settings = z.object({
 	 * Feedback de-duplication rows a deployment keeps at most, split evenly over
 	 * its ingest shards (feedback beyond is refused).
 	 */
-	FEEDBACK_SEEN_LIMIT: z.coerce.number().int().min(1000).max(100_000_000).catch(1_000_000),
+	FEEDBACK_SEEN_LIMIT: z.coerce.number().int().min(1000).max(1_000_000_000).catch(100_000_000),
 	/**
 	 * Longest a feedback value waits in the shard an isolate flushed it to
 	 * before it is handed to the shard of its unit, ms: each shard then gets at
