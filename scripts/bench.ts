@@ -3,13 +3,14 @@
  * stub backend, same load, in alternation. Prints a table and writes
  * bench/results.json.
  *
- *   npm run bench -- --duration 8 --rounds 3 --connections 16 --rate 1000 --cron-deployments 1000
+ *   npm run bench -- --duration 8 --rounds 3 --connections 16 --rate 0 --cron-deployments 1000
+ *   (--rate 0: latency at half the bare proxy's capacity, see BenchOptions.rate)0
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { runBench } from "./bench/run";
+import { runBench, type ScenarioResult } from "./bench/run";
 import { table } from "./cli/format";
 import { ROOT } from "./lib/edge";
 
@@ -19,7 +20,7 @@ const { values } = parseArgs({
 		rounds: { type: "string", default: "3" },
 		connections: { type: "string", default: "16" },
 		"cron-deployments": { type: "string", default: "1000" },
-		rate: { type: "string", default: "1000" },
+		rate: { type: "string", default: "0" },
 		vars: { type: "string", default: "{}" },
 		out: { type: "string", default: join(ROOT, "bench", "results.json") },
 	},
@@ -37,78 +38,75 @@ try {
 		vars: JSON.parse(values.vars as string) as Record<string, string>,
 		log: (m) => process.stderr.write(`  ${m}\n`),
 	});
-	const { canary5, shadow } = results.scenarios;
 	const f = (x: number, d = 2) => x.toFixed(d);
 	const ok = (good: boolean) => (good ? "✓" : "✗");
+	const { targets } = results;
 	console.log(
 		`\nSwitchyard vs a bare pass-through worker — ${results.machine.cpus} × ${results.machine.model}, ${results.settings.connections} connections, ` +
 			`${results.settings.rounds} × ${results.settings.durationSeconds} s per worker and scenario, medians\n`,
 	);
-	const lat = (
-		x: { latencyMs: { p50: { added: number }; p99: { added: number } } },
-		q: "p50" | "p99",
-	) => `${f(x.latencyMs[q].added)} ms`;
+	const columns: [string, ScenarioResult, number][] = [];
+	for (const mode of ["service", "url"] as const) {
+		const { canary5, shadow } = results.modes[mode];
+		const label = mode === "service" ? "service binding" : "URL (HTTP on loopback)";
+		columns.push([`canary 5 %, ${label}`, canary5, targets.throughputRatio]);
+		columns.push([`shadow, ${label}`, shadow, targets.shadowThroughputRatio]);
+	}
+	const cpu = (x: ScenarioResult) =>
+		x.cpuUsPerPrediction
+			? `${f(x.cpuUsPerPrediction.switchyard, 0)} | ${f(x.cpuUsPerPrediction.bare, 0)} µs (+${f(x.cpuUsPerPrediction.added, 0)})`
+			: "n/a";
+	const row = (name: string, cell: (x: ScenarioResult, target: number) => string) => [
+		name,
+		...columns.map(([, x, target]) => cell(x, target)),
+	];
 	console.log(
 		table(
-			["", "canary at 5 %", "shadow (100 %)", "target"],
+			["", ...columns.map(([name]) => name)],
 			[
-				[
+				row(
 					"throughput (switchyard / bare)",
-					`${f(canary5.throughputRatio)}× ${ok(canary5.throughputRatio >= 0.9)}`,
-					`${f(shadow.throughputRatio)}×`,
-					"≥ 0.90×",
-				],
-				[
+					(x, target) => `${f(x.throughputRatio)}× ${ok(x.throughputRatio >= target)}`,
+				),
+				row("  target", (_, target) => `≥ ${f(target)}×`),
+				row(
 					"req/s at saturation: switchyard | bare",
-					`${f(canary5.rps.switchyard, 0)} | ${f(canary5.rps.bare, 0)}`,
-					`${f(shadow.rps.switchyard, 0)} | ${f(shadow.rps.bare, 0)}`,
-					"",
-				],
-				[
-					`added latency p50 at ${results.settings.rate} req/s`,
-					lat(canary5, "p50"),
-					lat(shadow, "p50"),
-					"",
-				],
-				[
-					`p99 at ${results.settings.rate} req/s: switchyard | bare`,
-					`${f(canary5.latencyMs.p99.switchyard)} | ${f(canary5.latencyMs.p99.bare)} ms`,
-					`${f(shadow.latencyMs.p99.switchyard)} | ${f(shadow.latencyMs.p99.bare)} ms`,
-					"≤ 1 ms added",
-				],
-				[
-					"p99 at saturation: switchyard | bare",
-					`${f(canary5.saturatedLatencyMs.p99.switchyard, 0)} | ${f(canary5.saturatedLatencyMs.p99.bare, 0)} ms`,
-					`${f(shadow.saturatedLatencyMs.p99.switchyard, 0)} | ${f(shadow.saturatedLatencyMs.p99.bare, 0)} ms`,
-					"",
-				],
-				[
-					"KV requests / 1,000 predictions",
-					f(canary5.platformPer1000Predictions.kvRequests, 3),
-					f(shadow.platformPer1000Predictions.kvRequests, 3),
-					"≤ 1",
-				],
-				[
-					"KV keys read / 1,000 predictions",
-					f(canary5.platformPer1000Predictions.kvKeysRead, 3),
-					f(shadow.platformPer1000Predictions.kvKeysRead, 3),
-					"",
-				],
-				[
-					"DO requests / 1,000 predictions",
-					f(canary5.platformPer1000Predictions.durableObjectRequests, 3),
-					f(shadow.platformPer1000Predictions.durableObjectRequests, 3),
-					"≤ 10",
-				],
-				[
-					"  of which to ingest shards (capacity model)",
-					`${f(canary5.platformPer1000Predictions.ingestRequests, 3)} (${f(canary5.platformPer1000Predictions.modelIngestRequests, 3)})`,
-					`${f(shadow.platformPer1000Predictions.ingestRequests, 3)} (${f(shadow.platformPer1000Predictions.modelIngestRequests, 3)})`,
-					"",
-				],
+					(x) => `${f(x.rps.switchyard, 0)} | ${f(x.rps.bare, 0)}`,
+				),
+				row("fixed rate for latency (req/s)", (x) => f(x.latencyMs.rate, 0)),
+				row(
+					`added p50 | p99 there (≤ ${targets.addedP50Ms} | ${targets.addedP99Ms} ms)`,
+					(x) => `${f(x.latencyMs.p50.added)} | ${f(x.latencyMs.p99.added)} ms`,
+				),
+				row("bare req/s over the rounds (its own spread)", (x) => {
+					const all = x.rounds.map((r) => r.bare.rps);
+					return `${f(Math.min(...all), 0)}–${f(Math.max(...all), 0)}`;
+				}),
+				row(
+					"bare p50 | p99 there",
+					(x) => `${f(x.latencyMs.p50.bare)} | ${f(x.latencyMs.p99.bare)} ms`,
+				),
+				row("workerd CPU / prediction: switchyard | bare", cpu),
 			],
 		),
 	);
+	const platform = results.platformPer1000Predictions;
+	console.log(
+		`\nper 1,000 predictions (service mode): KV requests ${f(platform.canary5.kvRequests, 3)} canary, ${f(platform.shadow.kvRequests, 3)} shadow (target ≤ ${targets.kvReadsPer1000}); ` +
+			`object requests ${f(platform.canary5.durableObjectRequests, 3)} canary, ${f(platform.shadow.durableObjectRequests, 3)} shadow (target ≤ ${targets.durableObjectRequestsPer1000}), ` +
+			`of which ingest flushes ${f(platform.canary5.ingestRequests, 3)} (capacity model ${f(platform.canary5.modelIngestRequests, 3)})`,
+	);
+	if (results.profile) {
+		console.log(
+			`\nwhere the router's CPU goes (canary, service binding, saturated; ${f(results.profile.idlePercent, 0)} % idle), self time of the busy samples:`,
+		);
+		console.log(
+			table(
+				["function", "self"],
+				results.profile.top.map((e) => [e.name, `${f(e.selfPercent, 1)} %`]),
+			),
+		);
+	}
 	console.log(
 		`\ncron: ${results.cron.deployments} deployments with seeded metrics evaluated in ${f(results.cron.seconds)} s (target < ${results.targets.cronSeconds} s) ${ok(results.cron.seconds < results.targets.cronSeconds)}`,
 	);

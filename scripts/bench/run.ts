@@ -1,8 +1,11 @@
 /**
  * The benchmark: Switchyard against a bare pass-through worker, both in
  * workerd (Miniflare, no `wrangler dev` proxy), both forwarding to the same
- * stub backend over a service binding, loaded in alternation by autocannon at
- * fixed concurrency. Also counts KV and Durable Object requests per 1,000
+ * stub backend, loaded in alternation by autocannon at fixed concurrency and
+ * by an open-loop client at a fixed rate. Two backend modes: a service
+ * binding to a stub worker, and a stub HTTP server on loopback (URL
+ * backends). Also measures workerd's CPU per prediction, profiles where the
+ * router's CPU goes, counts KV and Durable Object requests per 1,000
  * predictions (on an instrumented build of the same router) and times one
  * cron evaluation of many deployments with seeded metrics.
  */
@@ -24,6 +27,9 @@ import {
 	startStack,
 } from "../lib/stack";
 import { expectedAggregate } from "../sim/traffic";
+import { workerdCpuMs } from "./cpu";
+import { type ProfileSummary, profileWorker } from "./profile";
+import { startStubServer } from "./stub-server";
 
 export interface BenchOptions {
 	workDir: string;
@@ -33,7 +39,10 @@ export interface BenchOptions {
 	connections: number;
 	/** Deployments evaluated by the timed cron run. */
 	cronDeployments: number;
-	/** Requests per second of the fixed-rate latency phase (below both workers' capacity). */
+	/**
+	 * Requests per second of the fixed-rate latency phase; 0: half the bare
+	 * proxy's capacity, or 80 % of Switchyard's where that is lower (calibrated per scenario).
+	 */
 	rate: number;
 	/** Router [vars] overrides (e.g. a longer METRICS_FLUSH_MS). */
 	vars?: Record<string, string>;
@@ -45,7 +54,12 @@ interface LatencyPhase {
 	p50: number;
 	p99: number;
 	errors: number;
+	/** workerd's CPU time per request over the phase, in µs (null where /proc is not readable). */
+	cpuUs: number | null;
 }
+
+/** How the stub backend is reached. */
+export type BackendMode = "service" | "url";
 
 interface Phase {
 	rps: number;
@@ -68,15 +82,12 @@ export interface ScenarioResult {
 		p50: { switchyard: number; bare: number };
 		p99: { switchyard: number; bare: number };
 	};
-	platformPer1000Predictions: {
-		kvRequests: number;
-		kvKeysRead: number;
-		durableObjectRequests: number;
-		/** Of which flushes to the ingest shards. */
-		ingestRequests: number;
-		/** What the capacity model predicts for them at the measured rate (one isolate). */
-		modelIngestRequests: number;
-	};
+	/**
+	 * workerd's CPU per prediction at the fixed rate, in µs: the router (or the
+	 * bare proxy), its KV and object calls, and in service mode the stub worker
+	 * (the same for both, twice for a shadow copy); `added` is Switchyard's cost.
+	 */
+	cpuUsPerPrediction: { switchyard: number; bare: number; added: number } | null;
 	rounds: {
 		switchyard: Phase;
 		bare: Phase;
@@ -85,15 +96,37 @@ export interface ScenarioResult {
 	}[];
 }
 
+export interface PlatformCounts {
+	kvRequests: number;
+	kvKeysRead: number;
+	durableObjectRequests: number;
+	/** Of which flushes to the ingest shards. */
+	ingestRequests: number;
+	/** What the capacity model predicts for them at the measured rate (one isolate). */
+	modelIngestRequests: number;
+}
+
+export interface ModeResults {
+	canary5: ScenarioResult;
+	shadow: ScenarioResult;
+}
+
 export interface BenchResults {
 	generatedAt: string;
 	machine: { cpus: number; model: string; node: string };
 	settings: { connections: number; durationSeconds: number; rounds: number; rate: number };
-	scenarios: { canary5: ScenarioResult; shadow: ScenarioResult };
+	/** Per backend mode: a service binding to a stub worker, a stub HTTP server on loopback. */
+	modes: Record<BackendMode, ModeResults>;
+	/** KV and object requests per 1,000 predictions (service mode, instrumented router). */
+	platformPer1000Predictions: { canary5: PlatformCounts; shadow: PlatformCounts };
+	/** Where the router's CPU goes: canary at 5 %, service mode, at saturation. */
+	profile: ProfileSummary | null;
 	/** One cron run over `deployments` canaries, each folding a minute its shards pushed. */
 	cron: CronTiming;
 	targets: {
 		throughputRatio: number;
+		shadowThroughputRatio: number;
+		addedP50Ms: number;
 		addedP99Ms: number;
 		kvReadsPer1000: number;
 		durableObjectRequestsPer1000: number;
@@ -109,10 +142,13 @@ export interface CronTiming {
 const BODY = JSON.stringify({ text: "a great little model, not bad at all" });
 const COOKIES = 2000;
 
-function deploymentSpecs(): Record<string, { spec: DeploymentSpecInput; state: object }> {
+function deploymentSpecs(
+	stubUrl: string | null,
+): Record<string, { spec: DeploymentSpecInput; state: object }> {
+	const where = stubUrl ? { url: stubUrl } : { service: "STUB" };
 	const base = {
-		champion: { version: "stub-a", service: "STUB" },
-		candidate: { version: "stub-b", service: "STUB" },
+		champion: { version: "stub-a", ...where },
+		candidate: { version: "stub-b", ...where },
 	};
 	return {
 		"bench-canary": {
@@ -126,9 +162,9 @@ function deploymentSpecs(): Record<string, { spec: DeploymentSpecInput; state: o
 	};
 }
 
-async function seedKv(stack: Stack, workerName = "switchyard"): Promise<void> {
-	const kv = await stack.miniflare.getKVNamespace("CONFIG", workerName);
-	const specs = deploymentSpecs();
+async function seedKv(stack: Stack, stubUrl: string | null = null): Promise<void> {
+	const kv = await stack.miniflare.getKVNamespace("CONFIG", "switchyard");
+	const specs = deploymentSpecs(stubUrl);
 	for (const [name, { spec, state }] of Object.entries(specs)) {
 		await kv.put(`deployment:${name}`, JSON.stringify(spec));
 		await kv.put(`state:${name}`, JSON.stringify({ reason: "bench", updatedBy: "seed", ...state }));
@@ -250,6 +286,7 @@ async function fixedRate(
 	let errors = 0;
 	const inFlight: Promise<void>[] = [];
 	const total = Math.round(rate * seconds);
+	const cpuBefore = workerdCpuMs();
 	const started = performance.now();
 	for (let i = 0; i < total; i++) {
 		const wait = started + (i * 1000) / rate - performance.now();
@@ -262,11 +299,14 @@ async function fixedRate(
 		);
 	}
 	await Promise.all(inFlight);
+	const cpuAfter = workerdCpuMs();
 	agent.destroy();
 	latencies.sort((a, b) => a - b);
 	const at = (q: number) =>
 		latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
-	return { rate, p50: at(0.5), p99: at(0.99), errors };
+	const cpuUs =
+		cpuBefore === null || cpuAfter === null ? null : ((cpuAfter - cpuBefore) * 1000) / total;
+	return { rate, p50: at(0.5), p99: at(0.99), errors, cpuUs };
 }
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 2000));
@@ -277,7 +317,11 @@ const median = (xs: number[]) => {
 	return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 };
 
-function workers(stubPath: string, barePath: string): WorkerOptions[] {
+function workers(
+	stubPath: string,
+	barePath: string,
+	stubUrl: string | null = null,
+): WorkerOptions[] {
 	return [
 		{
 			name: "stub",
@@ -293,6 +337,7 @@ function workers(stubPath: string, barePath: string): WorkerOptions[] {
 			modulesRoot: join(barePath, ".."),
 			compatibilityDate: COMPATIBILITY_DATE,
 			serviceBindings: { STUB: "stub" },
+			bindings: stubUrl ? { STUB_URL: stubUrl } : {},
 			unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
 		},
 	];
@@ -315,7 +360,7 @@ async function countPlatformOps(
 		const url = (await stack.miniflare.unsafeGetDirectURL("switchyard"))
 			.toString()
 			.replace(/\/$/, "");
-		const counts: Record<string, ScenarioResult["platformPer1000Predictions"]> = {};
+		const counts: Record<string, PlatformCounts> = {};
 		for (const name of ["bench-canary", "bench-shadow"]) {
 			await fetch(`${url}/__bench/counters?reset`);
 			const seconds = Math.max(3, options.duration);
@@ -447,6 +492,174 @@ async function poolOf<T>(items: readonly T[], limit: number, task: (item: T) => 
 	);
 }
 
+interface Built {
+	stub: string;
+	bare: string;
+	instrumented: string;
+}
+
+/** Both scenarios in one backend mode: rounds of fixed-rate and saturation phases, in alternation. */
+async function measureMode(
+	mode: BackendMode,
+	options: BenchOptions,
+	routerDir: string,
+	built: Built,
+	cookies: string[],
+): Promise<ModeResults> {
+	const log = options.log ?? (() => {});
+	const stub = mode === "url" ? await startStubServer() : null;
+	const stack = await startStack({
+		routerDir,
+		vars: options.vars,
+		extraWorkers: workers(built.stub, built.bare, stub?.url ?? null),
+		serviceBindings: { STUB: "stub" },
+		directSocket: true,
+	});
+	const results: Partial<ModeResults> = {};
+	try {
+		await seedKv(stack, stub?.url ?? null);
+		const router = (await stack.miniflare.unsafeGetDirectURL("switchyard"))
+			.toString()
+			.replace(/\/$/, "");
+		const bare = (await stack.miniflare.unsafeGetDirectURL("bare")).toString().replace(/\/$/, "");
+		log(`${mode} backends: warming up (${cookies.length} returning visitors) …`);
+		await load(router, "/v1/models/bench-canary/predict", cookies, { ...options, duration: 1 });
+		await load(bare, "/predict", cookies, { ...options, duration: 1 });
+		for (const [key, name] of [
+			["canary5", "bench-canary"],
+			["shadow", "bench-shadow"],
+		] as const) {
+			const rate =
+				options.rate > 0 ? options.rate : await calibrate(router, bare, name, cookies, options);
+			const rounds: ScenarioResult["rounds"] = [];
+			for (let round = 0; round < options.rounds; round++) {
+				// Latency at a fixed rate first, each phase after a pause: background work left by a
+				// saturated phase (metric flushes, garbage collection) shares workerd's thread.
+				await settle();
+				const bRate = await fixedRate(bare, "/predict", cookies, rate, options.duration);
+				await settle();
+				const sRate = await fixedRate(
+					router,
+					`/v1/models/${name}/predict`,
+					cookies,
+					rate,
+					options.duration,
+				);
+				await settle();
+				const b = await load(bare, "/predict", cookies, options);
+				await settle();
+				const s = await load(router, `/v1/models/${name}/predict`, cookies, options);
+				rounds.push({ switchyard: s, bare: b, switchyardAtRate: sRate, bareAtRate: bRate });
+				log(
+					`${mode} ${name} round ${round + 1}: switchyard ${s.rps.toFixed(0)} req/s, bare ${b.rps.toFixed(0)} req/s; ` +
+						`at ${rate} req/s p50/p99 switchyard ${sRate.p50.toFixed(2)}/${sRate.p99.toFixed(2)} ms, bare ${bRate.p50.toFixed(2)}/${bRate.p99.toFixed(2)} ms; ` +
+						`CPU/prediction ${sRate.cpuUs?.toFixed(0) ?? "?"} µs vs ${bRate.cpuUs?.toFixed(0) ?? "?"} µs`,
+				);
+			}
+			results[key] = summarizeRounds(rounds, rate);
+		}
+	} finally {
+		await stack.dispose();
+		await stub?.stop();
+	}
+	return results as ModeResults;
+}
+
+/**
+ * The fixed rate the latency is measured at: half the bare proxy's capacity,
+ * or 80 % of Switchyard's where that is lower (above its capacity a fixed
+ * rate measures only a growing queue).
+ */
+async function calibrate(
+	router: string,
+	bare: string,
+	name: string,
+	cookies: string[],
+	options: BenchOptions,
+): Promise<number> {
+	const duration = Math.max(2, Math.round(options.duration / 2));
+	await settle();
+	const b = await load(bare, "/predict", cookies, { ...options, duration });
+	await settle();
+	const s = await load(router, `/v1/models/${name}/predict`, cookies, { ...options, duration });
+	return Math.max(10, Math.round(Math.min(b.rps * 0.5, s.rps * 0.8)));
+}
+
+function summarizeRounds(rounds: ScenarioResult["rounds"], rate: number): ScenarioResult {
+	const pick = (f: (p: Phase) => number, who: "switchyard" | "bare") =>
+		median(rounds.map((r) => f(r[who])));
+	const atRate = (f: (p: LatencyPhase) => number, who: "switchyardAtRate" | "bareAtRate") =>
+		median(rounds.map((r) => f(r[who])));
+	const p50 = {
+		switchyard: atRate((p) => p.p50, "switchyardAtRate"),
+		bare: atRate((p) => p.p50, "bareAtRate"),
+	};
+	const p99 = {
+		switchyard: atRate((p) => p.p99, "switchyardAtRate"),
+		bare: atRate((p) => p.p99, "bareAtRate"),
+	};
+	const measuredCpu = rounds.every(
+		(r) => r.switchyardAtRate.cpuUs !== null && r.bareAtRate.cpuUs !== null,
+	);
+	const cpu = measuredCpu
+		? {
+				switchyard: atRate((p) => p.cpuUs ?? 0, "switchyardAtRate"),
+				bare: atRate((p) => p.cpuUs ?? 0, "bareAtRate"),
+			}
+		: null;
+	return {
+		throughputRatio: median(rounds.map((r) => r.switchyard.rps / r.bare.rps)),
+		rps: { switchyard: pick((p) => p.rps, "switchyard"), bare: pick((p) => p.rps, "bare") },
+		latencyMs: {
+			rate,
+			p50: { ...p50, added: p50.switchyard - p50.bare },
+			p99: { ...p99, added: p99.switchyard - p99.bare },
+		},
+		saturatedLatencyMs: {
+			p50: { switchyard: pick((p) => p.p50, "switchyard"), bare: pick((p) => p.p50, "bare") },
+			p99: { switchyard: pick((p) => p.p99, "switchyard"), bare: pick((p) => p.p99, "bare") },
+		},
+		cpuUsPerPrediction: cpu ? { ...cpu, added: cpu.switchyard - cpu.bare } : null,
+		rounds,
+	};
+}
+
+/** Profiles the router under a canary's saturating load (service mode), on a stack of its own. */
+async function profileCanary(
+	options: BenchOptions,
+	routerDir: string,
+	built: Built,
+	cookies: string[],
+): Promise<ProfileSummary | null> {
+	const inspectorPort = 19_229;
+	const stack = await startStack({
+		routerDir,
+		vars: options.vars,
+		extraWorkers: workers(built.stub, built.bare),
+		serviceBindings: { STUB: "stub" },
+		directSocket: true,
+		inspectorPort,
+	});
+	try {
+		await seedKv(stack);
+		const router = (await stack.miniflare.unsafeGetDirectURL("switchyard"))
+			.toString()
+			.replace(/\/$/, "");
+		await load(router, "/v1/models/bench-canary/predict", cookies, { ...options, duration: 1 });
+		return await profileWorker(inspectorPort, "switchyard", () =>
+			load(router, "/v1/models/bench-canary/predict", cookies, {
+				...options,
+				duration: Math.max(2, options.duration),
+			}),
+		);
+	} catch (error) {
+		(options.log ?? (() => {}))(`profile skipped: ${String(error)}`);
+		return null;
+	} finally {
+		await stack.dispose();
+	}
+}
+
 export async function runBench(options: BenchOptions): Promise<BenchResults> {
 	const log = options.log ?? (() => {});
 	mkdirSync(options.workDir, { recursive: true });
@@ -454,7 +667,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
 		"building the router (wrangler deploy --dry-run), the bare proxy, the stub and the instrumented router …",
 	);
 	const routerDir = buildRouter(join(options.workDir, "router"));
-	const built = {
+	const built: Built = {
 		stub: await buildWorker(
 			"scripts/bench/stub-model.ts",
 			join(options.workDir, "stub", "index.js"),
@@ -469,98 +682,41 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
 		),
 	};
 
-	const stack = await startStack({
+	// Returning visitors: signed cookies, valid on every stack (they share the signing key).
+	const cookieStack = await startStack({
 		routerDir,
-		vars: options.vars,
 		extraWorkers: workers(built.stub, built.bare),
 		serviceBindings: { STUB: "stub" },
 		directSocket: true,
 	});
-	const results: Partial<Record<"canary5" | "shadow", ScenarioResult>> = {};
-	let cookies: string[] = [];
+	let cookies: string[];
 	try {
-		await seedKv(stack);
-		const router = (await stack.miniflare.unsafeGetDirectURL("switchyard"))
+		await seedKv(cookieStack);
+		const router = (await cookieStack.miniflare.unsafeGetDirectURL("switchyard"))
 			.toString()
 			.replace(/\/$/, "");
-		const bare = (await stack.miniflare.unsafeGetDirectURL("bare")).toString().replace(/\/$/, "");
 		cookies = await collectCookies(router, Math.min(COOKIES, 200 * options.rounds + 200));
-		log(`warming up (${cookies.length} returning visitors) …`);
-		await load(router, "/v1/models/bench-canary/predict", cookies, { ...options, duration: 1 });
-		await load(bare, "/predict", cookies, { ...options, duration: 1 });
-		for (const [key, name] of [
-			["canary5", "bench-canary"],
-			["shadow", "bench-shadow"],
-		] as const) {
-			const rounds: ScenarioResult["rounds"] = [];
-			for (let round = 0; round < options.rounds; round++) {
-				// Latency at a fixed rate first, each phase after a pause: background work left by a
-				// saturated phase (metric flushes, garbage collection) shares workerd's thread.
-				await settle();
-				const bRate = await fixedRate(bare, "/predict", cookies, options.rate, options.duration);
-				await settle();
-				const sRate = await fixedRate(
-					router,
-					`/v1/models/${name}/predict`,
-					cookies,
-					options.rate,
-					options.duration,
-				);
-				await settle();
-				const b = await load(bare, "/predict", cookies, options);
-				await settle();
-				const s = await load(router, `/v1/models/${name}/predict`, cookies, options);
-				rounds.push({ switchyard: s, bare: b, switchyardAtRate: sRate, bareAtRate: bRate });
-				log(
-					`${name} round ${round + 1}: switchyard ${s.rps.toFixed(0)} req/s, bare ${b.rps.toFixed(0)} req/s; ` +
-						`at ${options.rate} req/s p50/p99 switchyard ${sRate.p50.toFixed(2)}/${sRate.p99.toFixed(2)} ms, bare ${bRate.p50.toFixed(2)}/${bRate.p99.toFixed(2)} ms`,
-				);
-			}
-			const ratio = median(rounds.map((r) => r.switchyard.rps / r.bare.rps));
-			const pick = (f: (p: Phase) => number, who: "switchyard" | "bare") =>
-				median(rounds.map((r) => f(r[who])));
-			const atRate = (f: (p: LatencyPhase) => number, who: "switchyardAtRate" | "bareAtRate") =>
-				median(rounds.map((r) => f(r[who])));
-			const p50 = {
-				switchyard: atRate((p) => p.p50, "switchyardAtRate"),
-				bare: atRate((p) => p.p50, "bareAtRate"),
-			};
-			const p99 = {
-				switchyard: atRate((p) => p.p99, "switchyardAtRate"),
-				bare: atRate((p) => p.p99, "bareAtRate"),
-			};
-			results[key] = {
-				throughputRatio: ratio,
-				rps: { switchyard: pick((p) => p.rps, "switchyard"), bare: pick((p) => p.rps, "bare") },
-				latencyMs: {
-					rate: options.rate,
-					p50: { ...p50, added: p50.switchyard - p50.bare },
-					p99: { ...p99, added: p99.switchyard - p99.bare },
-				},
-				saturatedLatencyMs: {
-					p50: { switchyard: pick((p) => p.p50, "switchyard"), bare: pick((p) => p.p50, "bare") },
-					p99: { switchyard: pick((p) => p.p99, "switchyard"), bare: pick((p) => p.p99, "bare") },
-				},
-				platformPer1000Predictions: {
-					kvRequests: 0,
-					kvKeysRead: 0,
-					durableObjectRequests: 0,
-					ingestRequests: 0,
-					modelIngestRequests: 0,
-				},
-				rounds,
-			};
-		}
 	} finally {
-		await stack.dispose();
+		await cookieStack.dispose();
 	}
+
+	const modes: Record<BackendMode, ModeResults> = {
+		service: await measureMode("service", options, routerDir, built, cookies),
+		url: await measureMode("url", options, routerDir, built, cookies),
+	};
+
+	log("profiling the router under load (canary at 5 %, service binding) …");
+	const profile = await profileCanary(options, routerDir, built, cookies);
 
 	log("counting KV and Durable Object requests on the instrumented router …");
 	const counts = await countPlatformOps(options, built, cookies);
-	const canary = results.canary5 as ScenarioResult;
-	const shadow = results.shadow as ScenarioResult;
-	canary.platformPer1000Predictions = counts["bench-canary"] ?? canary.platformPer1000Predictions;
-	shadow.platformPer1000Predictions = counts["bench-shadow"] ?? shadow.platformPer1000Predictions;
+	const none: PlatformCounts = {
+		kvRequests: 0,
+		kvKeysRead: 0,
+		durableObjectRequests: 0,
+		ingestRequests: 0,
+		modelIngestRequests: 0,
+	};
 
 	log(`timing one cron evaluation of ${options.cronDeployments} deployments with seeded metrics …`);
 	const cron = await timeCron(options, routerDir, built.stub);
@@ -574,10 +730,17 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
 			rounds: options.rounds,
 			rate: options.rate,
 		},
-		scenarios: { canary5: canary, shadow },
+		modes,
+		platformPer1000Predictions: {
+			canary5: counts["bench-canary"] ?? none,
+			shadow: counts["bench-shadow"] ?? none,
+		},
+		profile,
 		cron,
 		targets: {
 			throughputRatio: 0.9,
+			shadowThroughputRatio: 0.6,
+			addedP50Ms: 0.3,
 			addedP99Ms: 1,
 			kvReadsPer1000: 1,
 			durableObjectRequestsPer1000: 10,

@@ -64,6 +64,8 @@ export interface StackOptions {
 	vars?: Record<string, string>;
 	/** Also expose the router on its own socket (no Miniflare entry worker in front). */
 	directSocket?: boolean;
+	/** Opens workerd's inspector (V8 profiler) on this port. */
+	inspectorPort?: number;
 }
 
 export interface Stack {
@@ -113,6 +115,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 		host: "127.0.0.1",
 		port: 0,
 		unsafeTriggerHandlers: true,
+		...(options.inspectorPort ? { inspectorPort: options.inspectorPort } : {}),
 		workers: [router, ...models, ...(options.extraWorkers ?? [])],
 	});
 	const url = (await miniflare.ready).toString().replace(/\/$/, "");

@@ -70,9 +70,9 @@ export class PendingBatch {
 	/** Counts the verdict on the shadow row and keeps the most recent samples. */
 	addComparison(c: ShadowComparison): void {
 		addComparison(this.row(c.time, "shadow", c.threshold, c.epoch).aggregate, c);
-		const { deployment: _d, threshold: _t, epoch: _e, ...sample } = c;
+		if (c.sampled === false || this.samples.length >= this.maxSamples) return;
+		const { deployment: _d, threshold: _t, epoch: _e, sampled: _s, ...sample } = c;
 		this.samples.push(sample);
-		if (this.samples.length > this.maxSamples) this.samples.shift();
 	}
 
 	addFeedback(item: FeedbackItem): void {

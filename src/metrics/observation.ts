@@ -48,9 +48,13 @@ export interface ShadowComparison {
 	/** null when the outputs could not be compared (a side failed, not JSON, missing field). */
 	agreed: boolean | null;
 	reason?: string;
+	/** False when only the counts are wanted: the input hash and outputs were not filled in. */
+	sampled?: boolean;
 }
 
 export interface Recorder {
 	observe(observation: Observation): void;
 	compare(comparison: ShadowComparison): void;
+	/** Whether a comparison of this deployment now would be kept as a sample (worth its hash). */
+	wantsSample(deployment: string): boolean;
 }

@@ -112,6 +112,12 @@ export class IngestBuffer {
 		this.#add(host, comparison.deployment, shards, (batch) => batch.addComparison(comparison));
 	}
 
+	/** A batch keeps its first SAMPLES_PER_BATCH samples: later comparisons need no sample. */
+	wantsSample(deployment: string): boolean {
+		const batch = this.#pending.get(deployment);
+		return batch === undefined || batch.samples.length < SAMPLES_PER_BATCH;
+	}
+
 	/**
 	 * Queues a validated feedback value; "full" (nothing queued) when its
 	 * shard said lately that its de-duplication set is full.
@@ -299,6 +305,7 @@ export function recorderFor(
 	return {
 		observe: (observation) => buffer.observe(host, observation, shards),
 		compare: (comparison) => buffer.compare(host, comparison, shards),
+		wantsSample: (deployment) => buffer.wantsSample(deployment),
 	};
 }
 

@@ -49,7 +49,7 @@ export interface PredictionInput {
 	breaker: Breaker;
 }
 
-const UNRECORDED: Recorder = { observe() {}, compare() {} };
+const UNRECORDED: Recorder = { observe() {}, compare() {}, wantsSample: () => false };
 
 export async function proxyPrediction(
 	c: Context<AppEnv>,

@@ -62,12 +62,16 @@ export async function completeShadow(run: ShadowRun, recorder: Recorder): Promis
 		time: run.time,
 		threshold: 0,
 		epoch: run.epoch,
-		inputHash: await inputHash(run.body),
-		championOutput: truncate(champion?.captured?.text ?? "", run.sampleBytes),
-		candidateOutput: truncate(
-			candidate?.report?.captured?.text ?? candidate?.result.error ?? "",
-			run.sampleBytes,
-		),
+		...(recorder.wantsSample(run.deployment)
+			? {
+					inputHash: await inputHash(run.body),
+					championOutput: truncate(champion?.captured?.text ?? "", run.sampleBytes),
+					candidateOutput: truncate(
+						candidate?.report?.captured?.text ?? candidate?.result.error ?? "",
+						run.sampleBytes,
+					),
+				}
+			: { inputHash: "", championOutput: "", candidateOutput: "", sampled: false }),
 		championLatencyMs: run.championLatencyMs,
 		candidateLatencyMs: candidate?.result.latencyMs ?? run.budgetMs,
 		candidateOutcome: candidate ? outcomeOf(candidate) : "timeout",

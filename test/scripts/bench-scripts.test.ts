@@ -16,7 +16,8 @@ describe("npm run bench (short run)", () => {
 				cronDeployments: 5,
 				rate: 100,
 			});
-			for (const scenario of [results.scenarios.canary5, results.scenarios.shadow]) {
+			const { service, url } = results.modes;
+			for (const scenario of [service.canary5, service.shadow, url.canary5, url.shadow]) {
 				expect(scenario.rps.switchyard).toBeGreaterThan(0);
 				expect(scenario.rps.bare).toBeGreaterThan(0);
 				expect(scenario.throughputRatio).toBeCloseTo(
@@ -25,20 +26,32 @@ describe("npm run bench (short run)", () => {
 				);
 				expect(scenario.rounds[0]?.switchyard.errors).toBe(0);
 				expect(scenario.rounds[0]?.bare.errors).toBe(0);
-				// A fresh isolate reads the index (one key) and each deployment's config (both keys in
-				// one request): never more than two keys a request.
-				const { kvRequests, kvKeysRead } = scenario.platformPer1000Predictions;
-				expect(kvRequests).toBeGreaterThan(0);
-				expect(kvKeysRead).toBeGreaterThan(kvRequests);
-				expect(kvKeysRead).toBeLessThanOrEqual(2 * kvRequests);
 				expect(Number.isFinite(scenario.latencyMs.p99.added)).toBe(true);
+				// workerd's CPU per prediction, read from /proc: some, and not absurd.
+				expect(scenario.cpuUsPerPrediction?.switchyard).toBeGreaterThan(0);
+				expect(scenario.cpuUsPerPrediction?.bare).toBeGreaterThan(0);
+				expect(scenario.cpuUsPerPrediction?.switchyard).toBeLessThan(100_000);
 				expect(scenario.latencyMs.rate).toBe(100);
 				expect(scenario.rounds[0]?.switchyardAtRate.errors).toBe(0);
 				expect(scenario.latencyMs.p50.switchyard).toBeGreaterThan(0);
 			}
+			for (const counts of [
+				results.platformPer1000Predictions.canary5,
+				results.platformPer1000Predictions.shadow,
+			]) {
+				// A fresh isolate reads the index (one key) and each deployment's config (both keys in
+				// one request): never more than two keys a request.
+				expect(counts.kvRequests).toBeGreaterThan(0);
+				expect(counts.kvKeysRead).toBeGreaterThan(counts.kvRequests);
+				expect(counts.kvKeysRead).toBeLessThanOrEqual(2 * counts.kvRequests);
+			}
+			// The profile names the router's own functions among where its CPU goes.
+			const names = results.profile?.top.map((e) => e.name) ?? [];
+			expect(names.length).toBeGreaterThan(5);
+			expect(results.profile?.busySamples).toBeGreaterThan(0);
 			// Every prediction ends up in a batch to an ingest shard: the router's object requests are
 			// those flushes, as many as the capacity model predicts at the measured rate.
-			const canary = results.scenarios.canary5.platformPer1000Predictions;
+			const canary = results.platformPer1000Predictions.canary5;
 			expect(canary.ingestRequests).toBeGreaterThan(0);
 			expect(canary.durableObjectRequests).toBeGreaterThanOrEqual(canary.ingestRequests);
 			expect(canary.ingestRequests / canary.modelIngestRequests).toBeGreaterThan(0.75);

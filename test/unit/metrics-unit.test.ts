@@ -251,10 +251,12 @@ describe("pending batches", () => {
 		);
 	});
 
-	it("keeps only the most recent shadow samples", () => {
+	it("keeps a batch's first shadow samples, and counts every comparison, sampled or not", () => {
 		const batch = new PendingBatch(0, 3, 1);
 		for (let i = 0; i < 10; i++) {
 			batch.addComparison({
+				// The recorder fills in a sample only while the batch wants one.
+				...(i === 1 || i > 3 ? { sampled: false } : {}),
 				deployment: "d",
 				time: i,
 				threshold: 0,
@@ -269,7 +271,8 @@ describe("pending batches", () => {
 			});
 		}
 		const out = batch.toShardBatch("b");
-		expect(out.samples.map((s) => s.inputHash)).toEqual(["7", "8", "9"]);
+		expect(out.samples.map((s) => s.inputHash)).toEqual(["0", "2", "3"]);
+		expect(out.samples[0]).not.toHaveProperty("sampled");
 		expect(out.rows[0]?.aggregate).toMatchObject({ compared: 10, agreed: 5 });
 	});
 });
