@@ -136,6 +136,7 @@ export default defineConfig({
 					name: "workers",
 					include: ["test/integration/**/*.test.ts"],
 					globalSetup: ["./test/global-setup.ts"],
+					setupFiles: ["./test/setup/drain.ts"],
 				},
 			},
 		],

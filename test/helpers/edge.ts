@@ -32,8 +32,16 @@ export function spec(
 	};
 }
 
+const written = new Map<string, number | undefined>();
+
+/** The deployments this file wrote with putSpec, with their shard counts (undefined: the default). */
+export function writtenDeployments(): ReadonlyMap<string, number | undefined> {
+	return written;
+}
+
 /** Writes a spec by hand, as `wrangler kv key put` would, and lists the name in the index as the cron would. */
 export async function putSpec(value: DeploymentSpecInput): Promise<void> {
+	written.set(value.name, value.ingest?.shards);
 	await env.CONFIG.put(`deployment:${value.name}`, JSON.stringify(value));
 	await updateIndex(env.CONFIG, value.name, true);
 }

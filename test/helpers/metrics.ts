@@ -55,7 +55,11 @@ export async function waitForRequests(
  * one checked earlier can slip through one pass, never two (the sender keeps
  * it until the target has applied it).
  */
-export async function settled(name: string, shards = DEFAULT_SHARDS): Promise<void> {
+export async function settled(
+	name: string,
+	shards = DEFAULT_SHARDS,
+	timeout = 5000,
+): Promise<void> {
 	const held = async () => {
 		let rows = 0;
 		for (let i = 0; i < shards; i++) {
@@ -80,7 +84,7 @@ export async function settled(name: string, shards = DEFAULT_SHARDS): Promise<vo
 				if (rows > 0) throw new Error(`the shards still hold ${rows} rows`);
 			}
 		},
-		{ timeout: 5000, interval: 20 },
+		{ timeout, interval: 20 },
 	);
 }
 
