@@ -29,11 +29,12 @@
  */
 import { capShadowSamples, ingestBatch, mergeFeedback } from "../deployment/metrics-tables";
 import type { Migration } from "../deployment/sql-migrations";
-import { mergeAggregates, type VariantAggregate } from "../metrics/aggregate";
+import type { VariantAggregate } from "../metrics/aggregate";
 import type { IngestRow, ShadowSample } from "../metrics/batch";
 import type { ObservedVariant } from "../metrics/observation";
 import { type Moments, mergeMoments } from "../stats";
 import type { FeedbackDelta, ShardCursor, ShardPush } from "./protocol";
+import { mergeAggregateRow } from "./tables";
 
 /** Version 20 of the deployment object's schema. */
 export const MERGE_MIGRATIONS: Migration[] = [
@@ -112,21 +113,8 @@ export function stagePush(
 }
 
 function stageRow(sql: SqlStorage, row: IngestRow): void {
-	const key = [row.minute, row.variant, row.threshold, row.epoch] as const;
-	const stored = sql
-		.exec<Row>(
-			"SELECT aggregate FROM staged_rows WHERE minute = ? AND variant = ? AND threshold = ? AND epoch = ?",
-			...key,
-		)
-		.toArray()[0];
-	const aggregate = stored
-		? mergeAggregates(JSON.parse(String(stored.aggregate)) as VariantAggregate, row.aggregate)
-		: row.aggregate;
-	sql.exec(
-		"INSERT OR REPLACE INTO staged_rows VALUES (?, ?, ?, ?, ?)",
-		...key,
-		JSON.stringify(aggregate),
-	);
+	const { minute, variant, threshold, epoch } = row;
+	mergeAggregateRow(sql, "staged_rows", { minute, variant, threshold, epoch }, row.aggregate);
 }
 
 function stageFeedback(sql: SqlStorage, delta: FeedbackDelta): void {

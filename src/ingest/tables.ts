@@ -163,21 +163,45 @@ export function applyBatch(
 }
 
 function addPendingRow(sql: SqlStorage, generation: number, row: IngestRow): void {
-	const key = [generation, row.minute, row.variant, row.threshold, row.epoch] as const;
+	mergeAggregateRow(
+		sql,
+		"pending_rows",
+		{
+			generation,
+			minute: row.minute,
+			variant: row.variant,
+			threshold: row.threshold,
+			epoch: row.epoch,
+		},
+		row.aggregate,
+	);
+}
+
+/**
+ * Merges an aggregate into the row of `table` with this key (its columns,
+ * in table order, then `aggregate` as JSON), or inserts it.
+ */
+export function mergeAggregateRow(
+	sql: SqlStorage,
+	table: "pending_rows" | "staged_rows",
+	key: Record<string, SqlStorageValue>,
+	aggregate: VariantAggregate,
+): void {
+	const columns = Object.keys(key);
+	const values = Object.values(key);
 	const stored = sql
 		.exec<Row>(
-			`SELECT aggregate FROM pending_rows
-			 WHERE generation = ? AND minute = ? AND variant = ? AND threshold = ? AND epoch = ?`,
-			...key,
+			`SELECT aggregate FROM ${table} WHERE ${columns.map((c) => `${c} = ?`).join(" AND ")}`,
+			...values,
 		)
 		.toArray()[0];
-	const aggregate = stored
-		? mergeAggregates(JSON.parse(String(stored.aggregate)) as VariantAggregate, row.aggregate)
-		: row.aggregate;
+	const merged = stored
+		? mergeAggregates(JSON.parse(String(stored.aggregate)) as VariantAggregate, aggregate)
+		: aggregate;
 	sql.exec(
-		"INSERT OR REPLACE INTO pending_rows VALUES (?, ?, ?, ?, ?, ?)",
-		...key,
-		JSON.stringify(aggregate),
+		`INSERT OR REPLACE INTO ${table} VALUES (${columns.map(() => "?").join(", ")}, ?)`,
+		...values,
+		JSON.stringify(merged),
 	);
 }
 
