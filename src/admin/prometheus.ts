@@ -82,7 +82,7 @@ export function prometheusText(
 	const errors = new Family(
 		"switchyard_errors",
 		"gauge",
-		`Backend errors per variant and kind (5xx, timeout, network) ${over}.`,
+		`Backend errors per variant and kind (5xx, timeout, network, stream: broken after its headers) ${over}.`,
 	);
 	const fallbacks = new Family(
 		"switchyard_fallbacks",
@@ -131,6 +131,7 @@ export function prometheusText(
 			errors.add({ ...v, kind: "5xx" }, a.errors5xx);
 			errors.add({ ...v, kind: "timeout" }, a.timeouts);
 			errors.add({ ...v, kind: "network" }, a.networkErrors);
+			errors.add({ ...v, kind: "stream" }, a.streamErrors);
 			fallbacks.add(v, a.fallbacks);
 			diverted.add(v, a.diverted);
 			if (a.latency.n > 0) {

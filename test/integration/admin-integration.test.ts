@@ -421,7 +421,7 @@ describe("GET /admin/api/metrics/prometheus", () => {
 					variant: "candidate",
 					threshold: 3000,
 					epoch: 0,
-					aggregate: aggregate(300, 12, 120, { fallbacks: 12 }),
+					aggregate: aggregate(300, 12, 120, { fallbacks: 12, streamErrors: 3 }),
 				},
 			],
 			samples: [],
@@ -445,6 +445,7 @@ describe("GET /admin/api/metrics/prometheus", () => {
 		expect(of("switchyard_requests", { variant: "champion" })?.value).toBe("700");
 		expect(of("switchyard_requests", { variant: "candidate" })?.value).toBe("300");
 		expect(of("switchyard_errors", { variant: "candidate", kind: "5xx" })?.value).toBe("12");
+		expect(of("switchyard_errors", { variant: "candidate", kind: "stream" })?.value).toBe("3");
 		expect(of("switchyard_errors", { variant: "champion", kind: "timeout" })?.value).toBe("0");
 		expect(of("switchyard_fallbacks", { variant: "candidate" })?.value).toBe("12");
 		const p50 = Number(
