@@ -49,13 +49,30 @@ export const AiModel = z.strictObject({
 });
 
 /**
+ * Switchyard's own secrets: never a backend's credential, so a spec (which
+ * whoever can write KV can write) cannot send them to a URL of its choosing.
+ */
+export const RESERVED_SECRETS = [
+	"ADMIN_TOKEN",
+	"SIGNING_KEY",
+	"SIGNING_KEYS",
+	"FEEDBACK_TOKEN",
+	"WEBHOOK_SECRET",
+] as const;
+
+/**
  * A credential Switchyard sends to a backend, read from a worker secret at
  * call time (`wrangler secret put NAME`): the spec names the secret, never
  * holds it. It replaces whatever the client sent in that header.
  */
 export const BackendAuth = z.strictObject({
-	/** The worker secret (or var) holding the credential, e.g. "CANDIDATE_API_KEY". */
-	secret: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "an upper-case secret name"),
+	/** The worker secret (or var) holding the credential, e.g. "CANDIDATE_API_KEY"; not one of Switchyard's own. */
+	secret: z
+		.string()
+		.regex(/^[A-Z_][A-Z0-9_]*$/, "an upper-case secret name")
+		.refine((name) => !(RESERVED_SECRETS as readonly string[]).includes(name), {
+			message: `one of Switchyard's own secrets (${RESERVED_SECRETS.join(", ")}) is never sent to a backend`,
+		}),
 	/** The header it goes in. */
 	header: z
 		.string()

@@ -6,7 +6,9 @@
  *
  * Client faults are never model faults: a 4xx answer (the request was
  * wrong) and a client that went away are `client`; only 5xx, timeouts and
- * network failures count against the variant that produced them.
+ * network failures count against the variant that produced them, and a
+ * backend refusing the credential the worker sends it (`auth`: 401, 403,
+ * 407), which no client can cause.
  */
 import type { Backend } from "../config/spec";
 import { type AiRunner, isAiRunner, runAi } from "../llm/workers-ai";
@@ -21,8 +23,12 @@ export function isVariantFault(outcome: Outcome): boolean {
 	);
 }
 
-function outcomeOf(status: number): Outcome {
-	return status >= 500 ? "http_5xx" : status >= 400 ? "client" : "ok";
+/** Refusals of a credential: the worker's own when the backend has `auth`. */
+const CREDENTIAL_REFUSED = new Set([401, 403, 407]);
+
+function outcomeOf(status: number, credentialed: boolean): Outcome {
+	if (status >= 500 || (credentialed && CREDENTIAL_REFUSED.has(status))) return "http_5xx";
+	return status >= 400 ? "client" : "ok";
 }
 
 export interface BackendResult {
@@ -64,11 +70,12 @@ export function requestTarget(rawUrl: string): RequestTarget {
 	};
 }
 
-const CLIMBING = /(?:^|\/)(?:\.|%2e){1,2}(?:;[^/]*)?(?:\/|$)|\\|%5c/i;
+const CLIMBING = /(?:^|\/|%2f)(?:\.|%2e){1,2}(?:;[^/]*)?(?:\/|%2f|$)|\\|%5c/i;
 
 /**
  * True when the rest of a path has `.` or `..` segments (plain or
- * percent-encoded, or with a `;parameter` as some servers read `..;`) or
+ * percent-encoded, between plain or encoded slashes, since some backends
+ * decode `%2F`; or with a `;parameter` as some servers read `..;`) or
  * backslashes: appended to a backend's base URL, a URL
  * parser would resolve them and climb out of the base path. Such a path is
  * refused, never forwarded.
@@ -151,7 +158,7 @@ export async function callBackend(
 		// request's subrequests itself (the failure is then told apart by the client's signal).
 		const response = await send(upstream, init, headers.signal);
 		return {
-			outcome: outcomeOf(response.status),
+			outcome: outcomeOf(response.status, upstream.auth !== undefined),
 			startedAt,
 			response,
 			status: response.status,

@@ -186,6 +186,29 @@ describe("what reaches a backend, what reaches a client", () => {
 		expect(seen.authorization).toBe("Bearer client-token");
 	});
 
+	it("charges a backend that refuses the worker's credential, never one refusing the client's", async () => {
+		const name = uniqueName("backend-auth-refused");
+		await deploy(name, 100, {
+			candidate: { version: "v2", service: "MODEL_ECHO", auth: { secret: "BACKEND_KEY" } },
+		});
+		const refused = await predict(name, { headers: { "x-echo-status": "401" } });
+		expect(refused.status).toBe(200);
+		expect(refused.headers.get("x-model-variant")).toBe("champion");
+		expect(refused.headers.get("x-switchyard-fallback")).toBe("1");
+		await refused.arrayBuffer();
+		const t = await waitForRequests(name, 1);
+		expect(t.candidate).toMatchObject({ requests: 1, errors5xx: 1, clientFaults: 0 });
+		// Without `auth` the credential is the client's: its 401 is the client's fault, passed through.
+		const plain = uniqueName("backend-auth-client");
+		await deploy(plain, 100, { candidate: { version: "v2", service: "MODEL_ECHO" } });
+		const own = await predict(plain, { headers: { "x-echo-status": "401" } });
+		expect(own.status).toBe(401);
+		expect(own.headers.get("x-model-variant")).toBe("candidate");
+		await own.arrayBuffer();
+		const u = await waitForRequests(plain, 1);
+		expect(u.candidate).toMatchObject({ requests: 1, errors5xx: 0, clientFaults: 1 });
+	});
+
 	it("answers a backend whose secret is missing as that variant's failure", async () => {
 		const name = uniqueName("backend-auth-missing");
 		await deploy(name, 100, {

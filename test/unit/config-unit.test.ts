@@ -76,6 +76,14 @@ describe("deployment spec", () => {
 			"candidate.version",
 		],
 		["a body limit over 32 MB", { maxBodyBytes: 64 * 1024 * 1024 }, "maxBodyBytes"],
+		...["ADMIN_TOKEN", "SIGNING_KEY", "SIGNING_KEYS", "FEEDBACK_TOKEN", "WEBHOOK_SECRET"].map(
+			(secret) =>
+				[
+					`Switchyard's own ${secret} as a backend credential`,
+					{ candidate: { version: "v2", url: "https://elsewhere.example", auth: { secret } } },
+					"candidate.auth.secret",
+				] as const,
+		),
 		[
 			"a Workers AI backend with auth",
 			{ candidate: { version: "v2", ai: { model: "@cf/x" }, auth: { secret: "KEY" } } },

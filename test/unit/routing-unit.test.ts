@@ -103,6 +103,9 @@ describe("paths that would climb out of a backend's base path", () => {
 		"/..;/admin",
 		"/a/..;jsessionid=1/b",
 		"/%2e%2e;x",
+		"/p%2f..%2f..%2finternal",
+		"/p%2F%2E%2E",
+		"/%2f..",
 	])("refuses %s", (path) => {
 		expect(climbsOut(path)).toBe(true);
 	});
@@ -114,6 +117,8 @@ describe("paths that would climb out of a backend's base path", () => {
 		"/.well-known/x",
 		"/%2e%2ex",
 		"/a/%2Fb",
+		"/v2/models/org%2Fmodel/infer",
+		"/a%2f.well-known",
 		"/a;b/c",
 		"/x..;/y",
 		"",

@@ -1,4 +1,7 @@
-/** A test backend that answers with what it received, to check forwarding. */
+/**
+ * A test backend that answers with what it received, to check forwarding;
+ * with the status a request's `x-echo-status` header asks for.
+ */
 export default {
 	async fetch(request: Request): Promise<Response> {
 		const url = new URL(request.url);
@@ -11,6 +14,7 @@ export default {
 				body: await request.text(),
 			},
 			{
+				status: Number(request.headers.get("x-echo-status") ?? 200),
 				headers: {
 					"x-echo": "1",
 					"set-cookie": "backend=1; Path=/",
