@@ -104,7 +104,7 @@ try {
 	console.log("\nSummary");
 	for (const outcome of result.outcomes) console.log(describeOutcome(outcome));
 	console.log(
-		`\n${result.ok ? "Both scenarios ended as expected" : "A scenario did not end as expected"} (${((Date.now() - started) / 1000).toFixed(0)} s in all).`,
+		`\n${result.ok ? `All ${result.outcomes.length} scenarios ended as expected` : "A scenario did not end as expected"} (${((Date.now() - started) / 1000).toFixed(0)} s in all).`,
 	);
 	process.exitCode = result.ok ? 0 : 1;
 	if (external) {

@@ -46,7 +46,7 @@ const Settings = z.object({
 	SHADOW_COMPARE_BYTES: z.coerce.number().int().min(64).max(1_048_576).catch(65_536),
 	/** Wait before the first webhook retry, ms; it doubles per attempt, up to an hour. */
 	WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(0).max(3_600_000).catch(10_000),
-	/** Attempts per webhook delivery before it is marked failed (12: about 4.5 hours at 10 s). */
+	/** Attempts per webhook delivery before it is marked failed (12: eleven waits from 10 s, doubling, at most an hour: about 3.4 hours). */
 	WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).catch(12),
 	/** How long one webhook POST may take, ms. */
 	WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).catch(10_000),
