@@ -162,7 +162,12 @@ async function knownNames(
 						index.names = names === null ? null : new Set(names);
 						index.fetchedAt = now;
 					},
-					(error: unknown) => log("index_read_failed", { message: String(error) }),
+					(error: unknown) => {
+						// As for the deployments' keys: keep what is cached (or no index) until the next
+						// TTL, so an outage costs one failing read per TTL, not one per request.
+						log("index_read_failed", { message: String(error) });
+						index.fetchedAt = now;
+					},
 				)
 				.finally(() => {
 					if (index.inflight === attempt) index.inflight = undefined;
