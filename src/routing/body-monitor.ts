@@ -15,6 +15,7 @@
 import { joinChunks } from "../lib/body";
 import { SseReader } from "../llm/sse";
 import { type Usage, usageOfText } from "../llm/usage";
+import { clientWentAway } from "./forward";
 
 export interface BodyReport {
 	/**
@@ -45,6 +46,8 @@ export interface MonitorOptions {
 	maxDurationMs: number;
 	/** Characters of the answer to keep as text (comparison, usage of a JSON answer); 0 keeps none. */
 	captureChars: number;
+	/** The client's signal: a read failing once it went away is the client's doing, not a broken stream. */
+	clientSignal?: AbortSignal;
 	now?: () => number;
 }
 
@@ -119,7 +122,10 @@ export function monitorBody(
 			} catch (error) {
 				clearTimeout(timer);
 				controller.error(error);
-				finish("stream", error instanceof Error ? error.message : String(error));
+				finish(
+					clientWentAway(options.clientSignal, error) ? "client" : "stream",
+					error instanceof Error ? error.message : String(error),
+				);
 				return;
 			}
 			clearTimeout(timer);
@@ -212,7 +218,7 @@ export async function readWhole(
 	return captured(options, chunks, bytes);
 }
 
-type WholeOptions = Pick<MonitorOptions, "startedAt" | "captureChars" | "now">;
+type WholeOptions = Pick<MonitorOptions, "startedAt" | "captureChars" | "clientSignal" | "now">;
 
 /** The report of a complete answer whose first bytes are `chunks` (`bytes` in all). */
 function captured(options: WholeOptions, chunks: Uint8Array[], bytes: number): BodyReport {
@@ -232,7 +238,7 @@ function captured(options: WholeOptions, chunks: Uint8Array[], bytes: number): B
 
 function failed(options: WholeOptions, bytes: number, error: unknown): BodyReport {
 	return {
-		outcome: "stream",
+		outcome: clientWentAway(options.clientSignal, error) ? "client" : "stream",
 		durationMs: (options.now ?? Date.now)() - options.startedAt,
 		bytes,
 		error: error instanceof Error ? error.message : String(error),

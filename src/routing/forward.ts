@@ -235,6 +235,11 @@ function cancelledByRuntime(error: unknown): boolean {
 	return error instanceof Error && /runtime canceled this request/i.test(error.message);
 }
 
+/** A failure that is the client's doing: it went away (its signal, or the runtime's cancel). */
+export function clientWentAway(client: AbortSignal | undefined, error: unknown): boolean {
+	return client?.aborted === true || cancelledByRuntime(error);
+}
+
 function failure(
 	error: unknown,
 	timeout: AbortSignal,
@@ -243,7 +248,7 @@ function failure(
 	latencyMs: number,
 	timeoutMs: number,
 ): BackendResult {
-	if (client?.aborted || cancelledByRuntime(error)) {
+	if (clientWentAway(client, error)) {
 		return { outcome: "client", startedAt, status: 0, latencyMs, error: "the client went away" };
 	}
 	const timedOut = timeout.aborted;

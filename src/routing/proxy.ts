@@ -214,6 +214,7 @@ export async function proxyPrediction(
 		spec,
 		backend,
 		captureChars: shadowCall ? settings.SHADOW_COMPARE_BYTES : 0,
+		clientSignal: request.signal,
 	});
 	if (watched) {
 		c.executionCtx.waitUntil(
@@ -257,7 +258,12 @@ export async function proxyPrediction(
 function watchAnswer(
 	response: Response,
 	result: BackendResult,
-	options: { spec: DeploymentSpec; backend: Backend; captureChars: number },
+	options: {
+		spec: DeploymentSpec;
+		backend: Backend;
+		captureChars: number;
+		clientSignal: AbortSignal;
+	},
 ): { stream: ReadableStream<Uint8Array>; done: Promise<BodyReport> } | null {
 	if (!response.body || result.outcome !== "ok") return null;
 	const { spec, backend } = options;
@@ -266,7 +272,11 @@ function watchAnswer(
 	const captureChars = Math.max(options.captureChars, wantsUsage && !sse ? USAGE_CAPTURE_CHARS : 0);
 	if (!isStreaming(response)) {
 		if (captureChars === 0) return null;
-		return copyWhole(response.body, { startedAt: result.startedAt, captureChars });
+		return copyWhole(response.body, {
+			startedAt: result.startedAt,
+			captureChars,
+			clientSignal: options.clientSignal,
+		});
 	}
 	return monitorBody(response.body, {
 		startedAt: result.startedAt,
@@ -274,6 +284,7 @@ function watchAnswer(
 		idleTimeoutMs: spec.idleTimeoutMs,
 		maxDurationMs: spec.maxDurationMs,
 		captureChars,
+		clientSignal: options.clientSignal,
 	});
 }
 

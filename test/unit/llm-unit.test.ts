@@ -277,8 +277,38 @@ describe("the body monitor", () => {
 		await reader.read();
 		await reader.cancel("gone");
 		expect((await leaving.done).outcome).toBe("client");
+
+		// The runtime may fail the backend's read before the client's cancel arrives: the client's
+		// signal (or the runtime's cancel error) still says who left.
+		const gone = new AbortController();
+		gone.abort();
+		const cut = monitorBody(breakingBody(), {
+			...base,
+			sse: false,
+			captureChars: 0,
+			clientSignal: gone.signal,
+		});
+		await expect(text(cut.stream)).rejects.toThrow(/reset/);
+		expect((await cut.done).outcome).toBe("client");
+		const runtime = monitorBody(
+			breakingBody(new Error("The Workers runtime canceled this request because …")),
+			{ ...base, sse: false, captureChars: 0 },
+		);
+		await expect(text(runtime.stream)).rejects.toThrow(/canceled/);
+		expect((await runtime.done).outcome).toBe("client");
 	});
 });
+
+function breakingBody(error = new Error("connection reset")): ReadableStream<Uint8Array> {
+	return new ReadableStream<Uint8Array>({
+		start(controller) {
+			controller.enqueue(encoder.encode("partial"));
+		},
+		pull(controller) {
+			controller.error(error);
+		},
+	});
+}
 
 describe("reading a complete answer (no stream to watch)", () => {
 	const base = { startedAt: Date.now() };
@@ -340,5 +370,12 @@ describe("reading a complete answer (no stream to watch)", () => {
 		await reader.read();
 		await reader.cancel("gone");
 		expect((await leaving.done).outcome).toBe("client");
+
+		const gone = new AbortController();
+		gone.abort();
+		expect(
+			(await readWhole(broken(), { ...base, captureChars: 100, clientSignal: gone.signal }))
+				.outcome,
+		).toBe("client");
 	});
 });
