@@ -119,7 +119,7 @@ export const feedbackRoutes = new Hono<AppEnv>().post("/", async (c) => {
 		throw new HttpError(
 			422,
 			"request_failed",
-			"the request got an error, not an answer: there is nothing to give feedback on",
+			"the request got an error, or was no prediction (a preflight, a HEAD): there is nothing to give feedback on",
 		);
 	const deployment = await loadDeployment(c.env.CONFIG, claims.deployment, {
 		ttlMs: settings.CONFIG_TTL_SECONDS * 1000,

@@ -182,8 +182,9 @@ export async function proxyPrediction(
 		});
 	};
 
-	// An error (from Switchyard or the backend) is no answer anyone can give feedback on.
-	claims.failed = result.outcome !== "ok";
+	// An error (from Switchyard or the backend), a preflight or a HEAD is no answer anyone can
+	// give feedback on.
+	claims.failed = !predicting || result.outcome !== "ok";
 	const headers = await own(served);
 	const response = result.response;
 	if (!response) {

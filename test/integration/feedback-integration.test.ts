@@ -329,5 +329,20 @@ describe("feedback on an error", () => {
 		await junk.arrayBuffer();
 		const refused = await sendFeedback({ requestId: junk.headers.get("x-request-id"), value: 1 });
 		expect(refused.status).toBe(422);
+		// Nor is a preflight or a HEAD, which the backend answered but which predicted nothing.
+		const ok = uniqueName("fb-no-prediction");
+		await deploy(ok, 100);
+		for (const method of ["OPTIONS", "HEAD"]) {
+			const probe = await predict(ok, { method });
+			await probe.arrayBuffer();
+			const id = probe.headers.get("x-request-id");
+			expect(id).toBeTruthy();
+			expect((await sendFeedback({ requestId: id, value: 1 })).status).toBe(422);
+		}
+		const real = await predict(ok);
+		await real.arrayBuffer();
+		expect(
+			(await sendFeedback({ requestId: real.headers.get("x-request-id"), value: 1 })).status,
+		).toBe(202);
 	});
 });
