@@ -69,6 +69,8 @@ const FORWARD_ROWS_PER_RUN = 2000;
 const PUSHES_PER_RUN = 3;
 const RETENTION_INTERVAL_MS = 10 * 60 * 1000;
 const RETENTION_RETRY_MS = 5 * 60 * 1000;
+/** When expired keys are left after a run (see SEEN_DELETE_CHUNK): the next one soon after. */
+const RETENTION_CONTINUE_MS = 1000;
 /** Batch ids are remembered this long after their creation: isolates stop retrying after 30 minutes. */
 export const BATCH_ID_TTL_MS = 60 * 60 * 1000;
 /** A sibling that answered "full" is reported full to isolates for this long. */
@@ -264,15 +266,17 @@ export class IngestShard extends DurableObject<Env> {
 	private retain(now: number): void {
 		const sql = this.ctx.storage.sql;
 		const settings = settingsOf(this.env);
-		this.ctx.storage.transactionSync(() => {
+		const pruned = this.ctx.storage.transactionSync(() =>
 			pruneShard(sql, {
 				batchesBefore: now - BATCH_ID_TTL_MS,
 				seenBefore: now - settings.FEEDBACK_WINDOW_DAYS * DAY_MS,
 				minuteBefore: Math.floor((now - settings.METRICS_RETENTION_DAYS * DAY_MS) / MINUTE_MS),
-			});
-		});
-		this.#seen = undefined;
-		if (shardHasData(sql)) scheduleJob(sql, "retention", now + RETENTION_INTERVAL_MS);
+			}),
+		);
+		// The count is kept, not recounted: a COUNT over millions of keys would block the shard.
+		if (this.#seen !== undefined) this.#seen = Math.max(0, this.#seen - pruned.seen);
+		if (pruned.more) scheduleJob(sql, "retention", now + RETENTION_CONTINUE_MS);
+		else if (shardHasData(sql)) scheduleJob(sql, "retention", now + RETENTION_INTERVAL_MS);
 		else {
 			clearJob(sql, "retention");
 			this.#scheduled.delete("retention");

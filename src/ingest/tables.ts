@@ -446,22 +446,45 @@ export interface ShardRetention {
 	seenBefore: number;
 	/** Pending minutes older than this were never pulled (a deleted deployment): they go. */
 	minuteBefore: number;
+	/** De-duplication keys deleted per run at most (default {@link SEEN_DELETE_CHUNK}). */
+	seenChunk?: number;
 }
 
-/** Deletes what the shard no longer needs; returns the rows deleted. */
-export function pruneShard(sql: SqlStorage, policy: ShardRetention): number {
-	let deleted = sql.exec(
+/**
+ * De-duplication keys deleted per retention run at most: a day of keys at
+ * high traffic is millions of rows, too many for one transaction; the rest
+ * goes in the next runs, moments apart.
+ */
+export const SEEN_DELETE_CHUNK = 100_000;
+
+export interface Pruned {
+	/** Rows deleted, of every table. */
+	rows: number;
+	/** De-duplication keys among them. */
+	seen: number;
+	/** True when expired de-duplication keys are left for another run. */
+	more: boolean;
+}
+
+/** Deletes what the shard no longer needs. */
+export function pruneShard(sql: SqlStorage, policy: ShardRetention): Pruned {
+	let rows = sql.exec(
 		"DELETE FROM ingest_batches WHERE id < ?",
 		batchIdPrefix(policy.batchesBefore),
 	).rowsWritten;
-	deleted += sql.exec(
-		"DELETE FROM feedback_seen WHERE day < ?",
-		Math.floor(policy.seenBefore / DAY_MS),
+	const day = Math.floor(policy.seenBefore / DAY_MS);
+	const chunk = policy.seenChunk ?? SEEN_DELETE_CHUNK;
+	const seen = sql.exec(
+		`DELETE FROM feedback_seen WHERE (day, key) IN
+		 (SELECT day, key FROM feedback_seen WHERE day < ? ORDER BY day, key LIMIT ?)`,
+		day,
+		chunk,
 	).rowsWritten;
+	rows += seen;
 	for (const table of ["pending_rows", "pending_feedback"]) {
-		deleted += sql.exec(`DELETE FROM ${table} WHERE minute < ?`, policy.minuteBefore).rowsWritten;
+		rows += sql.exec(`DELETE FROM ${table} WHERE minute < ?`, policy.minuteBefore).rowsWritten;
 	}
-	return deleted;
+	return { rows, seen, more: seen >= chunk };
 }
 
 /** True while the shard holds anything retention must look after. */

@@ -12,7 +12,13 @@ import {
 	type ShardPush,
 	shardOfUnit,
 } from "../../src/ingest/protocol";
-import { applyBatch, SHARD_MIGRATIONS, scheduleJob, shardMeta } from "../../src/ingest/tables";
+import {
+	applyBatch,
+	pruneShard,
+	SHARD_MIGRATIONS,
+	scheduleJob,
+	shardMeta,
+} from "../../src/ingest/tables";
 import {
 	addObservation,
 	emptyAggregate,
@@ -412,6 +418,35 @@ describe("shard storage and its alarm", () => {
 				.one().due_at;
 			expect(due).toBeGreaterThan(Date.now());
 			expect(await state.storage.getAlarm()).not.toBeNull();
+		});
+	});
+});
+
+describe("shard retention of de-duplication keys", () => {
+	it("deletes expired keys in bounded runs, leaving the window's keys", async () => {
+		const name = uniqueName("shard-seen-chunks");
+		await runInDurableObject(shard(name, 0), (_instance, state) => {
+			const sql = state.storage.sql;
+			const day = Math.floor(NOW / 86_400_000);
+			for (let i = 0; i < 25; i++)
+				sql.exec(
+					"INSERT INTO feedback_seen (day, key) VALUES (?, ?)",
+					day - 9 + (i % 2),
+					`old-${i}`,
+				);
+			sql.exec("INSERT INTO feedback_seen (day, key) VALUES (?, 'new')", day);
+			const policy = {
+				batchesBefore: NOW - 3600_000,
+				seenBefore: NOW - 7 * 86_400_000,
+				minuteBefore: 0,
+				seenChunk: 10,
+			};
+			expect(pruneShard(sql, policy)).toMatchObject({ seen: 10, more: true });
+			expect(pruneShard(sql, policy)).toMatchObject({ seen: 10, more: true });
+			expect(pruneShard(sql, policy)).toMatchObject({ seen: 5, more: false });
+			expect(pruneShard(sql, policy)).toMatchObject({ seen: 0, more: false });
+			const keys = sql.exec<{ key: string }>("SELECT key FROM feedback_seen").toArray();
+			expect(keys.map((k) => k.key)).toEqual(["new"]);
 		});
 	});
 });
