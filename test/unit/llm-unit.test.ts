@@ -252,15 +252,7 @@ describe("the body monitor", () => {
 	});
 
 	it("says a body that breaks after the headers is a stream failure, and a client that leaves is the client's", async () => {
-		const broken = new ReadableStream<Uint8Array>({
-			start(controller) {
-				controller.enqueue(encoder.encode("partial"));
-			},
-			pull(controller) {
-				controller.error(new Error("connection reset"));
-			},
-		});
-		const failing = monitorBody(broken, { ...base, sse: false, captureChars: 0 });
+		const failing = monitorBody(breakingBody(), { ...base, sse: false, captureChars: 0 });
 		await expect(text(failing.stream)).rejects.toThrow(/reset/);
 		expect(await failing.done).toMatchObject({
 			outcome: "stream",
@@ -347,21 +339,12 @@ describe("reading a complete answer (no stream to watch)", () => {
 	});
 
 	it("says a body that breaks is a stream failure, and a client that leaves is the client's", async () => {
-		const broken = () =>
-			new ReadableStream<Uint8Array>({
-				start(controller) {
-					controller.enqueue(encoder.encode("partial"));
-				},
-				pull(controller) {
-					controller.error(new Error("connection reset"));
-				},
-			});
-		expect(await readWhole(broken(), { ...base, captureChars: 100 })).toMatchObject({
+		expect(await readWhole(breakingBody(), { ...base, captureChars: 100 })).toMatchObject({
 			outcome: "stream",
 			bytes: 7,
 			error: "connection reset",
 		});
-		const copied = copyWhole(broken(), { ...base, captureChars: 100 });
+		const copied = copyWhole(breakingBody(), { ...base, captureChars: 100 });
 		await expect(text(copied.stream)).rejects.toThrow(/reset/);
 		expect((await copied.done).outcome).toBe("stream");
 
@@ -374,7 +357,7 @@ describe("reading a complete answer (no stream to watch)", () => {
 		const gone = new AbortController();
 		gone.abort();
 		expect(
-			(await readWhole(broken(), { ...base, captureChars: 100, clientSignal: gone.signal }))
+			(await readWhole(breakingBody(), { ...base, captureChars: 100, clientSignal: gone.signal }))
 				.outcome,
 		).toBe("client");
 	});
