@@ -160,7 +160,7 @@ function decideCanary(
 	}
 	if (report.srm.mismatch) {
 		const share = (x: number) => `${(x * 100).toFixed(2)} %`;
-		const reason = `sample ratio mismatch at ${state.weight} %: ${step.champion} champion vs ${step.candidate} candidate requests, ${share(report.srm.observedShare)} on the candidate instead of ${share(report.srm.expectedShare)} (always-valid p = ${formatP(report.srm.pValue)} ≤ ${report.srm.threshold.toPrecision(2)}); assignment or logging is broken`;
+		const reason = `sample ratio mismatch at ${state.weight} %: ${step.champion} champion vs ${step.candidate} candidate requests, ${share(report.srm.observedShare)} on the candidate instead of ${share(report.srm.expectedShare)} (always-valid p = ${formatP(report.srm.pValue)} ≤ ${report.srm.threshold.toPrecision(2)}); ${srmCause(report.rollout)}`;
 		if (policy.onSrm === "abort") {
 			return {
 				kind: "abort",
@@ -231,7 +231,7 @@ function decideAb(
 	if (report.srm.mismatch)
 		return hold(
 			"srm",
-			`holding: sample ratio mismatch (χ² p = ${formatP(report.srm.pValue)}); results cannot be trusted`,
+			`holding: sample ratio mismatch (χ² p = ${formatP(report.srm.pValue)}); results cannot be trusted: ${srmCause(report)}`,
 		);
 	// A client's faults fill no sample.
 	const champion = report.champion.requests - report.champion.clientFaults;
@@ -285,4 +285,25 @@ function decideShadow(
 			now,
 		),
 	};
+}
+
+/**
+ * What a sample ratio mismatch most likely means. Client errors (4xx) are
+ * left out of the counts, so a candidate that refuses requests (a wrong
+ * path, credential or rate limit) loses its share: say so when its 4xx share
+ * stands out; otherwise assignment or logging is broken.
+ */
+export function srmCause(report: {
+	champion: { requests: number; clientFaults: number };
+	candidate: { requests: number; clientFaults: number };
+}): string {
+	const share = (a: { requests: number; clientFaults: number }) =>
+		a.requests > 0 ? a.clientFaults / a.requests : 0;
+	const candidate = share(report.candidate);
+	const champion = share(report.champion);
+	if (candidate >= 0.05 && candidate > 2 * champion) {
+		const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+		return `the candidate answered ${pct(candidate)} of its requests with a client error (4xx), the champion ${pct(champion)}: is it refusing requests (a wrong path, credential or rate limit)?`;
+	}
+	return "assignment or logging is broken";
 }

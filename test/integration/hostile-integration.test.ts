@@ -7,7 +7,7 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { look } from "../helpers/controller";
 import { deploy, ORIGIN, predict, uniqueName } from "../helpers/edge";
-import { totals, waitForRequests } from "../helpers/metrics";
+import { settled, totals, waitForRequests } from "../helpers/metrics";
 import { TEST_BACKEND_KEY } from "../helpers/secrets";
 
 const echo = {
@@ -207,6 +207,33 @@ describe("what reaches a backend, what reaches a client", () => {
 		await own.arrayBuffer();
 		const u = await waitForRequests(plain, 1);
 		expect(u.candidate).toMatchObject({ requests: 1, errors5xx: 0, clientFaults: 1 });
+	});
+
+	it("holds a canary whose candidate answers 4xx to everything: the sample ratio shows it, nothing steps", async () => {
+		const name = uniqueName("candidate-4xx");
+		await deploy(name, 50, {
+			strategy: "canary",
+			candidate: { version: "v2", service: "MODEL_ECHO" },
+			canary: { steps: [50, 100], minRequests: 20, bakeSeconds: 0 },
+			assignment: { unit: "header", header: "x-user-id" },
+		});
+		// The champion ignores the header; the candidate answers 404 to every request.
+		for (let i = 0; i < 200; i++) {
+			const res = await predict(name, {
+				headers: { "x-user-id": `u${i}`, "x-echo-status": "404" },
+			});
+			await res.arrayBuffer();
+		}
+		await settled(name);
+		const t = await totals(name);
+		expect(t.candidate.clientFaults).toBe(t.candidate.requests);
+		expect(t.candidate.requests).toBeGreaterThan(50);
+		const decision = await look(name);
+		expect(decision).toMatchObject({ ok: true, state: { status: "running", weight: 50 } });
+		expect(decision).toMatchObject({ decision: { kind: "hold", code: "srm" } });
+		expect(JSON.stringify(decision)).toMatch(
+			/answered 100\.0 % of its requests with a client error/,
+		);
 	});
 
 	it("answers a backend whose secret is missing as that variant's failure", async () => {

@@ -10,7 +10,7 @@ import {
 	analyze,
 	EMPTY_MEMORY,
 } from "../../src/rollout/analysis";
-import { decide } from "../../src/rollout/controller";
+import { decide, srmCause } from "../../src/rollout/controller";
 import { MAX_MINUTE_STRATA, strataOf } from "../../src/rollout/strata";
 import { aggregate, feedbackAt, minuteRows, WINDOW_MINUTE, windows } from "../helpers/aggregates";
 
@@ -615,5 +615,26 @@ describe("small counts", () => {
 		const { decision, report } = decideWith(spec, running(5, 1), w);
 		expect(report.strategy === "canary" && report.guardrails[0]?.status).toBe("pass");
 		expect(decision.kind).toBe("step_up");
+	});
+});
+
+describe("the cause a sample ratio mismatch names", () => {
+	const arm = (requests: number, clientFaults: number) => ({ requests, clientFaults });
+	it("names a candidate refusing requests when its 4xx share stands out", () => {
+		expect(srmCause({ champion: arm(1000, 10), candidate: arm(1000, 400) })).toMatch(
+			/candidate answered 40\.0 % of its requests with a client error \(4xx\), the champion 1\.0 %/,
+		);
+	});
+
+	it("blames assignment or logging when both arms' 4xx shares are alike, or small", () => {
+		expect(srmCause({ champion: arm(1000, 100), candidate: arm(1000, 150) })).toBe(
+			"assignment or logging is broken",
+		);
+		expect(srmCause({ champion: arm(1000, 0), candidate: arm(1000, 40) })).toBe(
+			"assignment or logging is broken",
+		);
+		expect(srmCause({ champion: arm(0, 0), candidate: arm(0, 0) })).toBe(
+			"assignment or logging is broken",
+		);
 	});
 });
