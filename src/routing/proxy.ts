@@ -18,7 +18,15 @@ import type { Observation, Recorder } from "../metrics/observation";
 import { completeShadow, type ShadowCopy } from "../shadow/run";
 import type { AppEnv } from "../types";
 import { assignVariant, type Variant } from "./assign";
-import { type BodyReport, copyWhole, drain, monitorBody, readWhole } from "./body-monitor";
+import {
+	type BodyReport,
+	BUFFER_WHOLE_BYTES,
+	bufferWhole,
+	copyWhole,
+	drain,
+	monitorBody,
+	readWhole,
+} from "./body-monitor";
 import { type Breaker, breakerStats } from "./breaker";
 import {
 	type BackendResult,
@@ -211,12 +219,13 @@ export async function proxyPrediction(
 	}
 
 	const backend = spec[served];
-	const watched = watchAnswer(response, result, {
+	const watching = watchAnswer(response, result, {
 		spec,
 		backend,
 		captureChars: shadowCall ? settings.SHADOW_COMPARE_BYTES : 0,
 		clientSignal: request.signal,
 	});
+	const watched = watching instanceof Promise ? await watching : watching;
 	if (watched) {
 		c.executionCtx.waitUntil(
 			watched.done.then((report) => {
@@ -236,7 +245,7 @@ export async function proxyPrediction(
 			),
 		);
 	// One copy of the backend's response (its headers are immutable), then Switchyard's headers.
-	const reply = new Response(watched?.stream ?? response.body, response);
+	const reply = new Response(watched ? watched.body : response.body, response);
 	// Switchyard's headers say what Switchyard did: a backend cannot claim any of them.
 	if (hasSwitchyardHeader(response.headers))
 		for (const name of [...reply.headers.keys()])
@@ -252,9 +261,11 @@ export async function proxyPrediction(
  * Watches an answer's body when there is something to learn from it: a
  * stream (SSE, JSON lines: TTFT, failures mid-way, limits), token usage (a
  * priced or Workers AI backend, or `tokens: true`), or text for a shadow
- * comparison. Any other answer passes through untouched (the hot path of a
- * small JSON model; its duration is its time to headers). Error answers are
- * not watched: their headers said it all.
+ * comparison. A complete answer of small declared length is read whole
+ * natively before it is served; a longer one is copied as it passes. Any
+ * other answer passes through untouched (the hot path of a small JSON model;
+ * its duration is its time to headers). Error answers are not watched: their
+ * headers said it all.
  */
 function watchAnswer(
 	response: Response,
@@ -265,28 +276,33 @@ function watchAnswer(
 		captureChars: number;
 		clientSignal: AbortSignal;
 	},
-): { stream: ReadableStream<Uint8Array>; done: Promise<BodyReport> } | null {
+): WatchedAnswer | Promise<WatchedAnswer> | null {
 	if (!response.body || result.outcome !== "ok") return null;
 	const { spec, backend } = options;
 	const sse = isEventStream(response);
 	const wantsUsage = spec.tokens || backend.price !== undefined || backend.ai !== undefined;
 	const captureChars = Math.max(options.captureChars, wantsUsage && !sse ? USAGE_CAPTURE_CHARS : 0);
+	const whole = { startedAt: result.startedAt, captureChars, clientSignal: options.clientSignal };
 	if (!isStreaming(response)) {
 		if (captureChars === 0) return null;
-		return copyWhole(response.body, {
-			startedAt: result.startedAt,
-			captureChars,
-			clientSignal: options.clientSignal,
-		});
+		const declared = Number(response.headers.get("content-length") ?? Number.NaN);
+		if (declared <= BUFFER_WHOLE_BYTES) return bufferWhole(response, whole);
+		const copied = copyWhole(response.body, whole);
+		return { body: copied.stream, done: copied.done };
 	}
-	return monitorBody(response.body, {
-		startedAt: result.startedAt,
+	const monitored = monitorBody(response.body, {
+		...whole,
 		sse,
 		idleTimeoutMs: spec.idleTimeoutMs,
 		maxDurationMs: spec.maxDurationMs,
-		captureChars,
-		clientSignal: options.clientSignal,
 	});
+	return { body: monitored.stream, done: monitored.done };
+}
+
+/** An answer whose body is watched: what to serve, and how it ended. */
+interface WatchedAnswer {
+	body: BodyInit;
+	done: Promise<BodyReport>;
 }
 
 /** How much of a complete JSON answer is kept to read its usage. */

@@ -45,6 +45,23 @@ export async function waitForRequests(
 }
 
 /**
+ * Waits until `count` shadow comparisons are stored. A comparison is recorded
+ * after its shadow observation (once both answers are in) and may travel in
+ * another batch, so waiting for the observations is not enough.
+ */
+export async function waitForComparisons(name: string, count: number) {
+	return vi.waitFor(
+		async () => {
+			const t = await totals(name);
+			const done = t.shadow.compared + t.shadow.uncomparable;
+			if (done < count) throw new Error(`only ${done} of ${count} comparisons stored`);
+			return t;
+		},
+		{ timeout: 5000, interval: 25 },
+	);
+}
+
+/**
  * Waits until everything sent so far has reached the deployment object:
  * this isolate's recorder has nothing pending or in flight, and no shard of
  * the deployment holds feedback for a sibling or data the object has not

@@ -11,7 +11,7 @@ import { replyWords } from "../../examples/models/chat";
 import type { DeploymentSpecInput } from "../../src/config/spec";
 import { look } from "../helpers/controller";
 import { deploy, ORIGIN, predict, uniqueName } from "../helpers/edge";
-import { store, totals, waitForRequests } from "../helpers/metrics";
+import { store, totals, waitForComparisons, waitForRequests } from "../helpers/metrics";
 
 const chatBackends = {
 	champion: { version: "chat-v1", service: "MODEL_CHAT_V1" },
@@ -194,7 +194,7 @@ describe("shadow mode for streams", () => {
 			"shadowing",
 		);
 		for (let i = 0; i < 3; i++) expect(await streamed(client(name))).toBe(expected);
-		const t = await waitForRequests(name, 3, ["shadow"]);
+		const t = await waitForComparisons(name, 3);
 		expect(t.shadow).toMatchObject({ compared: 3, agreed: 3 });
 		const [sample] = await store(name).shadowSamples(1);
 		expect(sample?.championOutput).toBe(expected);

@@ -6,8 +6,8 @@ import type { IngestBatch } from "../../src/metrics/batch";
 import { addToHistogram } from "../../src/metrics/histogram";
 import { recorderStats } from "../../src/metrics/recorder";
 import { adminJson } from "../helpers/admin";
-import { deploy, uniqueName, Visitor } from "../helpers/edge";
-import { shard, store, totals, waitForRequests } from "../helpers/metrics";
+import { deploy, predict, uniqueName, Visitor } from "../helpers/edge";
+import { shard, store, totals, waitForComparisons, waitForRequests } from "../helpers/metrics";
 
 const MINUTE = 60_000;
 
@@ -61,6 +61,32 @@ describe("traffic lands in the deployment object, through its shards", () => {
 		expect(t.champion.requests).toBe(0);
 	});
 
+	it("serves a complete answer of declared length whole and compares it (read before it is served)", async () => {
+		const name = uniqueName("shadow-length");
+		const echo = { version: "echo", service: "MODEL_ECHO" };
+		await deploy(
+			name,
+			0,
+			{
+				strategy: "shadow",
+				champion: echo,
+				candidate: echo,
+				shadow: { compare: { field: "method" } },
+			},
+			"shadowing",
+		);
+		const res = await predict(name, { headers: { "x-echo-length": "1" } });
+		const body = await res.text();
+		expect(res.headers.get("content-length")).toBe(
+			String(new TextEncoder().encode(body).byteLength),
+		);
+		expect(JSON.parse(body)).toMatchObject({ method: "POST", path: "/predict" });
+		await waitForComparisons(name, 1);
+		const t = await waitForRequests(name, 2, ["champion", "shadow"]);
+		expect(t.shadow).toMatchObject({ requests: 1, compared: 1, agreed: 1 });
+		expect(t.champion).toMatchObject({ requests: 1, errors5xx: 0, streamErrors: 0 });
+	});
+
 	it("records shadow copies as their own variant, with agreement counts and samples", async () => {
 		const name = uniqueName("shadow");
 		await deploy(
@@ -71,7 +97,8 @@ describe("traffic lands in the deployment object, through its shards", () => {
 		);
 		const texts = ["not good at all", "a great day", "this is terrible", "not bad"];
 		for (const text of texts) await new Visitor().predict(name, { text });
-		const t = await waitForRequests(name, texts.length, ["shadow"]);
+		await waitForComparisons(name, texts.length);
+		const t = await waitForRequests(name, 2 * texts.length, ["champion", "shadow"]);
 		expect(t.champion.requests).toBe(texts.length);
 		expect(t.shadow.requests).toBe(texts.length);
 		expect(t.shadow.compared).toBe(texts.length);
