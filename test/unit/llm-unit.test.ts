@@ -2,7 +2,13 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { MAX_EVENT_CHARS, SseReader } from "../../src/llm/sse";
 import { costOf, tokensPerSecond, usageOf, usageOfText } from "../../src/llm/usage";
-import { copyWhole, drain, monitorBody, readWhole } from "../../src/routing/body-monitor";
+import {
+	bufferWhole,
+	copyWhole,
+	drain,
+	monitorBody,
+	readWhole,
+} from "../../src/routing/body-monitor";
 
 const encoder = new TextEncoder();
 
@@ -360,5 +366,21 @@ describe("reading a complete answer (no stream to watch)", () => {
 			(await readWhole(breakingBody(), { ...base, captureChars: 100, clientSignal: gone.signal }))
 				.outcome,
 		).toBe("client");
+	});
+
+	it("reads a small answer whole before serving it, and serves a broken one as broken", async () => {
+		const whole = await bufferWhole(new Response('{"label":"positive"}'), {
+			...base,
+			captureChars: 100,
+		});
+		expect(await new Response(whole.body).text()).toBe('{"label":"positive"}');
+		expect(await whole.done).toMatchObject({
+			outcome: "ok",
+			bytes: 20,
+			captured: { text: '{"label":"positive"}', truncated: false },
+		});
+		const broken = await bufferWhole(new Response(breakingBody()), { ...base, captureChars: 100 });
+		await expect(new Response(broken.body).text()).rejects.toThrow(/reset/);
+		expect(await broken.done).toMatchObject({ outcome: "stream", error: "connection reset" });
 	});
 });
