@@ -228,22 +228,48 @@ export const BUFFER_WHOLE_BYTES = 262_144;
  * comparison, usage): read natively in one call, then served from memory,
  * instead of a stream in JavaScript that copies it chunk by chunk. Only for
  * answers that are not streams; a body that breaks is served as one that
- * breaks, as it would have passed through.
+ * breaks, as it would have passed through. The whole read is time spent
+ * waiting on the backend, so `maxDurationMs` (counted from the call) bounds it.
  */
 export async function bufferWhole(
 	response: Response,
-	options: WholeOptions,
+	options: WholeOptions & { maxDurationMs: number },
 ): Promise<{ body: BodyInit; done: Promise<BodyReport> }> {
+	const now = options.now ?? Date.now;
+	let timer: ReturnType<typeof setTimeout> | null = null;
+	const limit = new Promise<typeof TIMED_OUT>((resolve) => {
+		timer = setTimeout(
+			() => resolve(TIMED_OUT),
+			Math.max(0, options.startedAt + options.maxDurationMs - now()),
+		);
+	});
 	try {
-		const buffer = await response.arrayBuffer();
-		const bytes = new Uint8Array(buffer);
-		return { body: buffer, done: Promise.resolve(captured(options, [bytes], bytes.byteLength)) };
+		const read = await Promise.race([response.arrayBuffer(), limit]);
+		if (read === TIMED_OUT) {
+			const error = new Error("the model's answer exceeded maxDurationMs");
+			void response.body?.cancel(error).catch(() => {});
+			return {
+				body: erroring(error),
+				done: Promise.resolve({
+					outcome: "timeout",
+					durationMs: now() - options.startedAt,
+					bytes: 0,
+					error: error.message,
+				}),
+			};
+		}
+		const bytes = new Uint8Array(read);
+		return { body: read, done: Promise.resolve(captured(options, [bytes], bytes.byteLength)) };
 	} catch (error) {
-		return {
-			body: new ReadableStream({ start: (controller) => controller.error(error) }),
-			done: Promise.resolve(failed(options, 0, error)),
-		};
+		return { body: erroring(error), done: Promise.resolve(failed(options, 0, error)) };
+	} finally {
+		clearTimeout(timer);
 	}
+}
+
+/** A body that fails at once: what a client gets of an answer that broke before it was served. */
+function erroring(error: unknown): ReadableStream<Uint8Array> {
+	return new ReadableStream({ start: (controller) => controller.error(error) });
 }
 
 /** The report of a complete answer whose first bytes are `chunks` (`bytes` in all). */

@@ -286,7 +286,8 @@ function watchAnswer(
 	if (!isStreaming(response)) {
 		if (captureChars === 0) return null;
 		const declared = Number(response.headers.get("content-length") ?? Number.NaN);
-		if (declared <= BUFFER_WHOLE_BYTES) return bufferWhole(response, whole);
+		if (declared <= BUFFER_WHOLE_BYTES)
+			return bufferWhole(response, { ...whole, maxDurationMs: spec.maxDurationMs });
 		const copied = copyWhole(response.body, whole);
 		return { body: copied.stream, done: copied.done };
 	}

@@ -369,18 +369,30 @@ describe("reading a complete answer (no stream to watch)", () => {
 	});
 
 	it("reads a small answer whole before serving it, and serves a broken one as broken", async () => {
-		const whole = await bufferWhole(new Response('{"label":"positive"}'), {
-			...base,
-			captureChars: 100,
-		});
+		const limits = { ...base, captureChars: 100, maxDurationMs: 600_000 };
+		const whole = await bufferWhole(new Response('{"label":"positive"}'), limits);
 		expect(await new Response(whole.body).text()).toBe('{"label":"positive"}');
 		expect(await whole.done).toMatchObject({
 			outcome: "ok",
 			bytes: 20,
 			captured: { text: '{"label":"positive"}', truncated: false },
 		});
-		const broken = await bufferWhole(new Response(breakingBody()), { ...base, captureChars: 100 });
+		const broken = await bufferWhole(new Response(breakingBody()), limits);
 		await expect(new Response(broken.body).text()).rejects.toThrow(/reset/);
 		expect(await broken.done).toMatchObject({ outcome: "stream", error: "connection reset" });
+	});
+
+	it("gives up on a small answer whose body never comes, at maxDurationMs from the call", async () => {
+		const stalled = new ReadableStream<Uint8Array>({ pull: () => new Promise(() => {}) });
+		const cut = await bufferWhole(new Response(stalled), {
+			startedAt: Date.now(),
+			captureChars: 100,
+			maxDurationMs: 50,
+		});
+		const report = await cut.done;
+		expect(report).toMatchObject({ outcome: "timeout" });
+		// Timers may fire a millisecond early by the wall clock.
+		expect(report.durationMs).toBeGreaterThanOrEqual(45);
+		await expect(new Response(cut.body).text()).rejects.toThrow(/maxDurationMs/);
 	});
 });
