@@ -11,7 +11,7 @@ import type {
 	MinuteRow,
 	VariantAggregate,
 } from "../../src/metrics/aggregate";
-import type { ObservedVariant } from "../../src/metrics/observation";
+import type { Observation, ObservedVariant } from "../../src/metrics/observation";
 import type { AnalysisWindows } from "../../src/rollout/analysis";
 import type { Moments } from "../../src/stats";
 
@@ -73,4 +73,19 @@ export function feedbackAt(
 		{ minute, variant: "champion", moments: champion },
 		{ minute, variant: "candidate", moments: candidate },
 	];
+}
+
+/** A champion's successful 5 ms prediction of deployment "d" at `time`. */
+export function okObservation(time: number): Observation {
+	return {
+		deployment: "d",
+		variant: "champion",
+		threshold: 0,
+		epoch: 0,
+		time,
+		outcome: "ok",
+		status: 200,
+		latencyMs: 5,
+		fallback: false,
+	};
 }

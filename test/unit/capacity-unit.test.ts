@@ -3,8 +3,8 @@ import { capacity, defaultIsolates, defaultSettings } from "../../scripts/capaci
 import { createRandom } from "../../scripts/lib/random";
 import { VirtualClock } from "../../scripts/lib/virtual-clock";
 import type { IngestAck } from "../../src/ingest/protocol";
-import type { Observation } from "../../src/metrics/observation";
 import { IngestBuffer, type IngestHost } from "../../src/metrics/recorder";
+import { okObservation } from "../helpers/aggregates";
 
 const AT_1M = { rps: 1_000_000, deployments: 1, isolates: 10_000, feedbackShare: 0.1 };
 
@@ -24,24 +24,14 @@ async function measuredFlushRate(rate: number, seconds: number, seed: number): P
 		keep: clock.keep,
 	};
 	const buffer = new IngestBuffer({ now: clock.now, id: "iso", random: random.uniform });
-	const observation = (time: number): Observation => ({
-		deployment: "d",
-		variant: "champion",
-		threshold: 0,
-		epoch: 0,
-		time,
-		outcome: "ok",
-		status: 200,
-		latencyMs: 5,
-		fallback: false,
-	});
+
 	// Exponential gaps between arrivals (Poisson), each arrival recorded at its own time.
 	let t = 0;
 	const end = seconds * 1000;
 	while (t < end) {
 		t += (-Math.log(1 - random.uniform()) / rate) * 1000;
 		await clock.setTime(t);
-		buffer.observe(host, observation(t), 4);
+		buffer.observe(host, okObservation(t), 4);
 	}
 	return calls / seconds;
 }

@@ -13,25 +13,11 @@ import {
 	shardOfUnit,
 } from "../../src/ingest/protocol";
 import { flushCycleMs, flushDue } from "../../src/metrics/flush-rule";
-import type { Observation } from "../../src/metrics/observation";
 import { IngestBuffer, type IngestHost } from "../../src/metrics/recorder";
 import { unitTag } from "../../src/routing/request-id";
+import { okObservation } from "../helpers/aggregates";
 
 const LIMITS = { batchSize: 10, flushMs: 5000 };
-
-function observation(time: number): Observation {
-	return {
-		deployment: "d",
-		variant: "champion",
-		threshold: 0,
-		epoch: 0,
-		time,
-		outcome: "ok",
-		status: 200,
-		latencyMs: 5,
-		fallback: false,
-	};
-}
 
 /** A host on a virtual clock that records what it is given and answers as told. */
 function recordingHost(clock: VirtualClock, answer: (call: number) => IngestAck | Error) {
@@ -112,7 +98,7 @@ describe("the isolate's buffer", () => {
 		const clock = new VirtualClock(1_000_000);
 		const { host, calls } = recordingHost(clock, () => OK);
 		const buffer = new IngestBuffer({ now: clock.now, id: "iso", random: () => 0 });
-		for (let i = 0; i < 13; i++) buffer.observe(host, observation(clock.now()), 4);
+		for (let i = 0; i < 13; i++) buffer.observe(host, okObservation(clock.now()), 4);
 		await clock.runDue();
 		expect(calls.map((c) => c.batches.map((b) => b.observations))).toEqual([[10]]);
 		await clock.advance(clock.now() + 4999, 1);
@@ -127,7 +113,7 @@ describe("the isolate's buffer", () => {
 		const clock = new VirtualClock();
 		const { host, calls } = recordingHost(clock, () => OK);
 		const buffer = new IngestBuffer({ now: clock.now, id: "iso" });
-		for (let i = 0; i < 5; i++) buffer.observe(host, observation(0), 4);
+		for (let i = 0; i < 5; i++) buffer.observe(host, okObservation(0), 4);
 		for (let i = 0; i < 5; i++)
 			expect(buffer.feedback(host, "d", 4, feedbackItem(`k${i}`, 0))).toBe("queued");
 		await clock.runDue();
@@ -139,7 +125,7 @@ describe("the isolate's buffer", () => {
 		const clock = new VirtualClock();
 		const { host, calls } = recordingHost(clock, () => new Error("shard unreachable"));
 		const buffer = new IngestBuffer({ now: clock.now, id: "iso", random: () => 0.5 });
-		for (let i = 0; i < 10; i++) buffer.observe(host, observation(0), 4);
+		for (let i = 0; i < 10; i++) buffer.observe(host, okObservation(0), 4);
 		buffer.feedback(host, "d", 4, feedbackItem("k", 2));
 		await clock.advance(20_000, 100);
 		const ids = calls.map((c) => c.batches.map((b) => b.id.split(".").slice(1).join(".")));

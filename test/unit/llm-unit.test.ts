@@ -271,9 +271,7 @@ describe("the body monitor", () => {
 			sse: false,
 			captureChars: 0,
 		});
-		const reader = leaving.stream.getReader();
-		await reader.read();
-		await reader.cancel("gone");
+		await leaveAfterFirstChunk(leaving.stream);
 		expect((await leaving.done).outcome).toBe("client");
 
 		// The runtime may fail the backend's read before the client's cancel arrives: the client's
@@ -296,6 +294,13 @@ describe("the body monitor", () => {
 		expect((await runtime.done).outcome).toBe("client");
 	});
 });
+
+/** A client that reads one chunk and goes away. */
+async function leaveAfterFirstChunk(stream: ReadableStream<Uint8Array>): Promise<void> {
+	const reader = stream.getReader();
+	await reader.read();
+	await reader.cancel("gone");
+}
 
 function breakingBody(error = new Error("connection reset")): ReadableStream<Uint8Array> {
 	return new ReadableStream<Uint8Array>({
@@ -355,9 +360,7 @@ describe("reading a complete answer (no stream to watch)", () => {
 		expect((await copied.done).outcome).toBe("stream");
 
 		const leaving = copyWhole(streamOf(["a", "b", "c"], 5), { ...base, captureChars: 100 });
-		const reader = leaving.stream.getReader();
-		await reader.read();
-		await reader.cancel("gone");
+		await leaveAfterFirstChunk(leaving.stream);
 		expect((await leaving.done).outcome).toBe("client");
 
 		const gone = new AbortController();
