@@ -12,6 +12,9 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { ROOT } from "../../scripts/lib/edge";
 import { type Stack, startDemoStack } from "../../scripts/lib/stack";
 
+/** A UI round trip to the local stack (an admin call, then a re-render): slow on a loaded machine, never a timing assertion. */
+const UI = { timeout: 10_000, interval: 50 };
+
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const SCREENSHOTS = join(ROOT, "docs", "screenshots");
 let stack: Stack;
@@ -155,7 +158,7 @@ async function openDashboard(hash = ""): Promise<{ page: Page; errors: string[] 
 
 async function selectDeployment(page: Page, name: string) {
 	await page.click(`#deployments tr[data-name="${name}"] a`);
-	await expect.poll(() => page.textContent("#detail-title")).toBe(name);
+	await expect.poll(() => page.textContent("#detail-title"), UI).toBe(name);
 	await page.waitForSelector("#evidence");
 }
 
@@ -179,7 +182,7 @@ describe("the /admin dashboard", () => {
 		await page.goto(`${stack.url}/admin`);
 		await page.fill("#token", "not-the-token");
 		await page.click("#login-form button");
-		await expect.poll(() => page.textContent("#login-error")).toMatch(/refused/);
+		await expect.poll(() => page.textContent("#login-error"), UI).toMatch(/refused/);
 		expect(await page.isVisible("#app")).toBe(false);
 		await page.close();
 	});
@@ -246,7 +249,7 @@ describe("the /admin dashboard", () => {
 		await page.screenshot({ path: join(SCREENSHOTS, "canary.png"), fullPage: true });
 
 		await page.click('#approval button[data-action="approve"]');
-		await expect.poll(() => page.getAttribute("#detail-state", "data-status")).toBe("promoted");
+		await expect.poll(() => page.getAttribute("#detail-state", "data-status"), UI).toBe("promoted");
 		expect(await page.textContent("#history")).toMatch(/admin:approve/);
 		expect(errors).toEqual([]);
 		await page.close();
@@ -294,9 +297,9 @@ describe("the /admin dashboard", () => {
 
 		// Actions from the buttons, and the API's refusal shown.
 		await page.click('button[data-action="pause"]');
-		await expect.poll(() => page.getAttribute("#detail-state", "data-status")).toBe("paused");
+		await expect.poll(() => page.getAttribute("#detail-state", "data-status"), UI).toBe("paused");
 		await page.click('button[data-action="resume"]');
-		await expect.poll(() => page.getAttribute("#detail-state", "data-status")).toBe("running");
+		await expect.poll(() => page.getAttribute("#detail-state", "data-status"), UI).toBe("running");
 		await page.click('button[data-action="start"]');
 		await expect
 			.poll(() => page.textContent("#action-error"))
@@ -334,7 +337,7 @@ describe("the /admin dashboard", () => {
 		const { page } = await openDashboard();
 		await page.focus('#deployments tr[data-name="dash-shadow"] a');
 		await page.keyboard.press("Enter");
-		await expect.poll(() => page.textContent("#detail-title")).toBe("dash-shadow");
+		await expect.poll(() => page.textContent("#detail-title"), UI).toBe("dash-shadow");
 		await page.close();
 	});
 
@@ -357,7 +360,7 @@ describe("the /admin dashboard", () => {
 			await page.goto("about:blank");
 			await page.goto(`${stack.url}/admin${hash}`);
 			await page.waitForSelector('#deployments tr[data-name="dash-canary"]');
-			await expect.poll(() => page.textContent("#updated")).toMatch(/^updated/);
+			await expect.poll(() => page.textContent("#updated"), UI).toMatch(/^updated/);
 			expect(await page.isVisible("#detail")).toBe(false);
 		}
 		expect(sent.length).toBeGreaterThan(0);
@@ -368,7 +371,7 @@ describe("the /admin dashboard", () => {
 		// A valid fragment still selects its deployment.
 		await page.goto("about:blank");
 		await page.goto(`${stack.url}/admin#dash-ab`);
-		await expect.poll(() => page.textContent("#detail-title")).toBe("dash-ab");
+		await expect.poll(() => page.textContent("#detail-title"), UI).toBe("dash-ab");
 		await page.close();
 	});
 
