@@ -23,6 +23,7 @@ import {
 	type VariantAggregate,
 } from "../metrics/aggregate";
 import { alignedCounts, histogramBins } from "../metrics/histogram";
+import type { SignalDisplay } from "../signals/types";
 import {
 	type CountStratum,
 	countMixtureTest,
@@ -62,6 +63,25 @@ import {
 	strataOf,
 } from "./strata";
 import { summarize, type VariantSummary } from "./summary";
+
+/** How each A/B metric is shown (feedback and tokens: worse per the spec's `better`). */
+function abDisplay(metric: AbMetric, better: "higher" | "lower"): SignalDisplay {
+	const chosen = better === "higher" ? "lower" : "higher";
+	switch (metric) {
+		case "error_rate":
+			return { label: "error rate", unit: "ratio", worse: "higher" };
+		case "latency":
+			return { label: "mean latency", unit: "ms", worse: "higher" };
+		case "ttft":
+			return { label: "mean TTFT", unit: "ms", worse: "higher" };
+		case "cost":
+			return { label: "cost per request", unit: "currency", worse: "higher" };
+		case "tokens":
+			return { label: "completion tokens", unit: "tokens", worse: chosen };
+		case "feedback":
+			return { label: "feedback", unit: "score", worse: chosen };
+	}
+}
 
 /**
  * What the analysis reads: every stored row of the current rollout epoch from
@@ -115,7 +135,7 @@ export interface CanaryReport {
 
 export type AbMetric = "error_rate" | "latency" | "feedback" | "ttft" | "cost" | "tokens";
 
-export interface MetricComparison {
+export interface MetricComparison extends SignalDisplay {
 	metric: AbMetric;
 	/** The champion's value over the same minutes as the candidate's (stratified). */
 	champion: number;
@@ -551,6 +571,7 @@ function errorRateComparison(context: Context, strata: readonly Stratum[]): Metr
 	const informative = test.se > 0 && pa > 0;
 	return {
 		metric: "error_rate",
+		...abDisplay("error_rate", context.spec.ab.better),
 		champion: pa,
 		candidate: pb,
 		difference: pb - pa,
@@ -606,6 +627,7 @@ function meanComparison(
 	const usable = !d.insufficient && d.variance > 0;
 	return {
 		metric,
+		...abDisplay(metric, context.spec.ab.better),
 		champion: d.champion,
 		candidate: d.candidate,
 		difference: d.estimate,

@@ -22,6 +22,7 @@
  * minute (stats/dispersion.ts).
  */
 import { errorsOf, exposure } from "../metrics/aggregate";
+import type { SignalDisplay } from "../signals/types";
 import {
 	type CountStratum,
 	countMixtureTest,
@@ -42,7 +43,7 @@ export type GuardrailName =
 	| "feedback"
 	| "cost";
 
-export interface GuardrailResult {
+export interface GuardrailResult extends SignalDisplay {
 	name: GuardrailName;
 	status: "pass" | "fail" | "insufficient";
 	/**
@@ -153,6 +154,9 @@ export function errorRateGuardrail(
 	const pb = requestsB > 0 ? errorsB / requestsB : 0;
 	const base = {
 		name: "error_rate" as const,
+		label: "error rate",
+		unit: "ratio" as const,
+		worse: "higher" as const,
 		champion: pa,
 		candidate: pb,
 		difference: pb - pa,
@@ -245,6 +249,9 @@ export function latencyGuardrails(
 		const tolerance = latencyTolerance(qa, margins);
 		const base = {
 			name: latencyName(q, metric),
+			label: `${metric === "ttft" ? "TTFT" : "latency"} p${Number((q * 100).toFixed(3))}`,
+			unit: "ms" as const,
+			worse: "higher" as const,
 			champion: qa,
 			candidate: qb,
 			difference: qb - qa,
@@ -304,6 +311,9 @@ export function feedbackGuardrail(
 	const d = stratifiedDifference(strata);
 	const base = {
 		name: "feedback" as const,
+		label: "feedback",
+		unit: "score" as const,
+		worse: policy.better === "higher" ? ("lower" as const) : ("higher" as const),
 		champion: d.champion,
 		candidate: d.candidate,
 		difference: d.estimate,
@@ -355,6 +365,9 @@ export function costGuardrail(
 	const margin = (d.champion * maxIncreasePct) / 100;
 	const base = {
 		name: "cost" as const,
+		label: "cost per request",
+		unit: "currency" as const,
+		worse: "higher" as const,
 		champion: d.champion,
 		candidate: d.candidate,
 		difference: d.estimate,
