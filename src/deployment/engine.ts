@@ -8,14 +8,15 @@
  */
 import type { KvDeployment } from "../config/kv";
 import type { ConfigIssue } from "../config/parse";
-import { backendIdentity, type DeploymentSpec } from "../config/spec";
+import type { DeploymentSpec } from "../config/spec";
 import { type Actor, PENDING, type RolloutState } from "../config/state";
 import { type Json, toJson } from "../lib/json";
 import { type AnalysisReport, analyze, EMPTY_MEMORY } from "../rollout/analysis";
 import { type Decision, decide } from "../rollout/controller";
 import { type ReconcileInput, reconcile, sameState } from "../rollout/reconcile";
+import { rebuckets, type SpecChangeRefusal, specChangeRefusal } from "../rollout/spec-change";
+import { restart } from "../rollout/state-machine";
 import { type AdminAction, applyAction } from "../rollout/transitions";
-import type { Variant } from "../routing/assign";
 import { enqueueEvent } from "./outbox";
 import { appendAudit, loadRollout, notePublished, type RolloutRecord, saveRollout } from "./record";
 import { windowsFor } from "./windows";
@@ -217,13 +218,7 @@ function revive(
 	now: number,
 ): void {
 	const previous = record.state ?? PENDING;
-	const state: RolloutState = {
-		...PENDING,
-		since: new Date(now).toISOString(),
-		reason,
-		updatedBy: actor,
-		revision: previous.revision + 1,
-	};
+	const state = restart(previous, { reason, actor, now });
 	appendAudit(sql, { time: now, actor, kind: "recreated", from: previous, to: state, reason });
 	Object.assign(record, {
 		state,
@@ -420,18 +415,7 @@ function notFound(state: RolloutState | null): ActOutcome {
 
 export type PutSpecOutcome =
 	| { ok: true; created: boolean; rebucketed: boolean; statePublish: RolloutState | null }
-	| {
-			ok: false;
-			code: "rebucket_refused";
-			message: string;
-			details: Record<"from" | "to", { salt: string; hashVersion: number; shards: number }>;
-	  }
-	| {
-			ok: false;
-			code: "backend_change_refused";
-			message: string;
-			details: { variant: Variant; from: string; to: string }[];
-	  };
+	| ({ ok: false } & SpecChangeRefusal);
 
 /**
  * A spec written through the admin API. A rebucketing change (salt, hash
@@ -462,59 +446,13 @@ export function putSpec(
 		absorbSpec(sql, record, snapshot, now);
 		existing = record.spec;
 		const state = reconcileWithKv(sql, record, snapshot, now);
-		const live = state.status !== "pending" && state.status !== "aborted";
-		const saltOf = (s: DeploymentSpec) => s.assignment.salt ?? s.name;
-		rebucketed =
-			existing !== null &&
-			(saltOf(existing) !== saltOf(spec) ||
-				existing.assignment.hashVersion !== spec.assignment.hashVersion);
-		// Feedback de-duplication is partitioned by the shard count: a new count on a live
-		// deployment could count a repeated value twice.
-		const resharded = existing !== null && existing.ingest.shards !== spec.ingest.shards;
-		if (existing !== null && (rebucketed || resharded) && live && !input.rebucket) {
-			saveRollout(sql, record);
-			return {
-				ok: false,
-				code: "rebucket_refused",
-				message: rebucketed
-					? "changing the salt or hash version of a live deployment reassigns its users; repeat with ?rebucket=true to do it anyway"
-					: "changing ingest.shards of a live deployment moves its units' feedback de-duplication (a repeated value could count twice); repeat with ?rebucket=true to do it anyway",
-				details: {
-					from: {
-						salt: saltOf(existing),
-						hashVersion: existing.assignment.hashVersion,
-						shards: existing.ingest.shards,
-					},
-					to: {
-						salt: saltOf(spec),
-						hashVersion: spec.assignment.hashVersion,
-						shards: spec.ingest.shards,
-					},
-				},
-			};
-		}
-		const inProgress =
-			state.status === "shadowing" || state.status === "running" || state.status === "paused";
-		const before = existing;
-		const changed =
-			before === null
-				? []
-				: VARIANTS.filter((v) => backendIdentity(before[v]) !== backendIdentity(spec[v])).map(
-						(v) => ({
-							variant: v,
-							from: backendIdentity(before[v]),
-							to: backendIdentity(spec[v]),
-						}),
-					);
-		if (changed.length > 0 && inProgress && !input.force) {
-			saveRollout(sql, record);
-			return {
-				ok: false,
-				code: "backend_change_refused",
-				message:
-					"a new backend or version for a variant of a rollout in progress would mix two models' metrics; abort or finish the rollout first, or repeat with ?force=true",
-				details: changed,
-			};
+		if (existing !== null) {
+			const refusal = specChangeRefusal(existing, spec, state, input);
+			if (refusal) {
+				saveRollout(sql, record);
+				return { ok: false, ...refusal };
+			}
+			rebucketed = rebuckets(existing, spec);
 		}
 	}
 	const created = existing === null;
@@ -537,8 +475,6 @@ export function putSpec(
 	return { ok: true, created, rebucketed, statePublish: toPublish(record) };
 }
 
-const VARIANTS = ["champion", "candidate"] as const;
-
 /**
  * Deletion: a tombstone that no later look, stale read or leftover key can
  * lift; only a new spec can (and it starts from pending).
@@ -554,13 +490,7 @@ export function remove(
 	if (!inKv && (record.deleted !== null || (record.spec === null && record.state === null)))
 		return { ok: false };
 	const previous = record.state ?? PENDING;
-	const state: RolloutState = {
-		...PENDING,
-		since: new Date(now).toISOString(),
-		reason: "deployment deleted",
-		updatedBy: "admin",
-		revision: previous.revision + 1,
-	};
+	const state = restart(previous, { reason: "deployment deleted", actor: "admin", now });
 	appendAudit(sql, {
 		time: now,
 		actor: "admin",

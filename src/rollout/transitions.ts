@@ -9,6 +9,7 @@
  */
 import type { DeploymentSpec } from "../config/spec";
 import type { Actor, RolloutState } from "../config/state";
+import { advance, canStart, inProgress, inShadowPhase } from "./state-machine";
 import { nextTarget, stepIndexFor } from "./steps";
 
 export type AdminAction =
@@ -25,8 +26,6 @@ export type ActionResult =
 	| { ok: true; next: RolloutState }
 	| { ok: false; error: string; needsSpec?: true };
 
-const TERMINAL = new Set(["pending", "aborted", "promoted", "concluded"]);
-
 export function applyAction(
 	spec: DeploymentSpec | null,
 	state: RolloutState,
@@ -38,16 +37,7 @@ export function applyAction(
 	const at = new Date(now).toISOString();
 	const to = (patch: Partial<RolloutState>, defaultReason: string): ActionResult => ({
 		ok: true,
-		next: {
-			...state,
-			pausedFrom: undefined,
-			approved: undefined,
-			...patch,
-			since: at,
-			reason: reason ?? defaultReason,
-			updatedBy: actor,
-			revision: state.revision + 1,
-		},
+		next: advance(state, patch, { reason: reason ?? defaultReason, actor, now }),
 	});
 	const refuse = (what: string): ActionResult => ({
 		ok: false,
@@ -61,7 +51,7 @@ export function applyAction(
 
 	switch (action.type) {
 		case "start": {
-			if (!TERMINAL.has(state.status)) return refuse("start");
+			if (!canStart(state)) return refuse("start");
 			if (spec === null) return specRequired("start");
 			const fresh = { startedAt: at, step: 0, winner: undefined, finalized: undefined };
 			if (spec.strategy === "shadow")
@@ -87,9 +77,7 @@ export function applyAction(
 				"resumed by an operator",
 			);
 		case "approve": {
-			const live =
-				state.status === "running" || state.status === "shadowing" || state.status === "paused";
-			if (!live) return refuse("approve the next step of");
+			if (!inProgress(state)) return refuse("approve the next step of");
 			if (spec === null) return specRequired("approve");
 			if (spec.strategy === "ab") return refuse("approve a step of an A/B test that is");
 			const target = nextTarget(spec.canary, state);
@@ -105,10 +93,7 @@ export function applyAction(
 			);
 		}
 		case "promote": {
-			if (
-				state.status === "shadowing" ||
-				(state.status === "paused" && state.pausedFrom === "shadowing")
-			) {
+			if (inShadowPhase(state)) {
 				if (spec === null) return specRequired("promote a shadow to a canary");
 				const first = spec.canary.steps[0] as number;
 				return to(
@@ -132,8 +117,7 @@ export function applyAction(
 		case "weight": {
 			if (state.status !== "running" && state.status !== "paused")
 				return refuse("set the weight of");
-			if (state.status === "paused" && state.pausedFrom === "shadowing")
-				return refuse("set the weight of a shadow that is");
+			if (inShadowPhase(state)) return refuse("set the weight of a shadow that is");
 			if (spec === null) return specRequired("set the weight");
 			const step =
 				spec.strategy === "canary" || spec.strategy === "shadow"
