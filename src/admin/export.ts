@@ -1,163 +1,81 @@
 /**
  * Metric rows for charts and export: one row per minute and variant, as JSON
- * objects or CSV. Pure.
+ * objects or CSV, with every measure of the signal registry (signals/): a
+ * signal's measures appear here without any change to this file. Pure.
  */
-
 import type { MinuteSeriesRow } from "../deployment/metrics-tables";
-import { errorsOf, type VariantAggregate } from "../metrics/aggregate";
-import { histogramQuantile } from "../metrics/histogram";
+import type { ObservedVariant } from "../metrics/observation";
+import { MEASURES } from "../signals/registry";
+import type { Measure } from "../signals/types";
 
+/** A measure's value, or a group of them ("latency": { "p95": … }). */
+export type MeasureValue = number | { [key: string]: MeasureValue };
+
+/**
+ * One minute of one variant: its ISO minute, the variant, and every measure
+ * that has a value, nested by its path ("latency.p95" → `latency.p95`).
+ * Measures without a value (answer metrics of answers never watched, shadow
+ * agreement on served traffic) are left out.
+ */
 export interface MetricsRow {
 	minute: string;
-	variant: "champion" | "candidate" | "shadow";
-	requests: number;
-	errors: number;
-	errors5xx: number;
-	timeouts: number;
-	networkErrors: number;
-	fallbacks: number;
-	/** Candidate units an isolate's breaker sent to the champion. */
-	diverted: number;
-	/** Answers that broke after their headers (in errors). */
-	streamErrors: number;
-	/** 4xx answers and clients gone: never errors. */
-	clientFaults: number;
-	/** What watched answers showed (streams, LLM answers); absent when none was watched. */
-	answers?: {
-		ttft?: { mean: number; p50: number; p95: number };
-		ttfb?: { mean: number; p95: number };
-		duration?: { mean: number; p95: number };
-		promptTokens?: number;
-		completionTokens?: number;
-		tokensPerSecond?: number;
-		/** Mean cost per request (the backend's currency). */
-		cost?: number;
-	};
-	latency: { mean: number; p50: number; p95: number; p99: number };
-	feedback: { n: number; mean: number };
-	shadow?: { compared: number; agreed: number; uncomparable: number };
+	variant: ObservedVariant;
+	[measure: string]: MeasureValue | string;
+}
+
+/** Sets `value` at a dot path in `target`, creating the groups on the way. */
+function place(target: Record<string, MeasureValue>, path: string, value: number): void {
+	const parts = path.split(".");
+	let node = target;
+	for (const part of parts.slice(0, -1)) {
+		const next = node[part];
+		if (typeof next === "object") node = next;
+		else {
+			const group: Record<string, MeasureValue> = {};
+			node[part] = group;
+			node = group;
+		}
+	}
+	node[parts[parts.length - 1] as string] = value;
+}
+
+/** The measures of one row, nested by path. */
+export function measuresOf(
+	row: Pick<MinuteSeriesRow, "variant" | "aggregate" | "feedback">,
+	measures: readonly Measure[] = MEASURES,
+): Record<string, MeasureValue> {
+	const values: Record<string, MeasureValue> = {};
+	for (const measure of measures) {
+		const value = measure.read(row);
+		if (value !== undefined && Number.isFinite(value)) place(values, measure.path, value);
+	}
+	return values;
+}
+
+/** A measure's value in a row by its path ("latency.p95"), when present. */
+export function measureAt(row: MetricsRow, path: string): number | undefined {
+	const [first, ...rest] = path.split(".");
+	let node: MeasureValue | string | undefined = row[first ?? ""];
+	for (const part of rest) {
+		if (typeof node !== "object") return undefined;
+		node = node[part];
+	}
+	return typeof node === "number" ? node : undefined;
 }
 
 export function metricsRows(series: readonly MinuteSeriesRow[]): MetricsRow[] {
-	return series.map(({ minute, variant, aggregate, feedback }) => ({
-		minute: new Date(minute * 60_000).toISOString(),
-		variant,
-		requests: aggregate.requests,
-		errors: errorsOf(aggregate),
-		errors5xx: aggregate.errors5xx,
-		timeouts: aggregate.timeouts,
-		networkErrors: aggregate.networkErrors,
-		fallbacks: aggregate.fallbacks,
-		diverted: aggregate.diverted,
-		streamErrors: aggregate.streamErrors,
-		clientFaults: aggregate.clientFaults,
-		...answersOf(aggregate),
-		latency: {
-			mean: round(aggregate.latency.mean),
-			p50: round(histogramQuantile(aggregate.histogram, 0.5)),
-			p95: round(histogramQuantile(aggregate.histogram, 0.95)),
-			p99: round(histogramQuantile(aggregate.histogram, 0.99)),
-		},
-		feedback: { n: feedback.n, mean: feedback.mean },
-		...(variant === "shadow"
-			? {
-					shadow: {
-						compared: aggregate.compared,
-						agreed: aggregate.agreed,
-						uncomparable: aggregate.uncomparable,
-					},
-				}
-			: {}),
+	return series.map((row) => ({
+		minute: new Date(row.minute * 60_000).toISOString(),
+		variant: row.variant,
+		...measuresOf(row),
 	}));
 }
 
-function round(x: number): number {
-	return Math.round(x * 1000) / 1000;
-}
-
-function answersOf(aggregate: VariantAggregate): { answers?: MetricsRow["answers"] } {
-	const a = aggregate.answers;
-	const timed = (m: typeof a.ttft) =>
-		m && m.moments.n > 0
-			? {
-					mean: round(m.moments.mean),
-					p50: round(histogramQuantile(m.histogram, 0.5)),
-					p95: round(histogramQuantile(m.histogram, 0.95)),
-				}
-			: undefined;
-	const mean = (m: typeof a.cost) => (m && m.moments.n > 0 ? m.moments.mean : undefined);
-	const answers = {
-		ttft: timed(a.ttft),
-		ttfb: timed(a.ttfb),
-		duration: timed(a.duration),
-		promptTokens: mean(a.promptTokens),
-		completionTokens: mean(a.completionTokens),
-		tokensPerSecond: mean(a.tokensPerSecond),
-		cost: mean(a.cost),
-	};
-	const present = Object.fromEntries(Object.entries(answers).filter(([, v]) => v !== undefined));
-	return Object.keys(present).length > 0 ? { answers: present } : {};
-}
-
-const CSV_COLUMNS = [
-	"minute",
-	"variant",
-	"requests",
-	"errors",
-	"errors_5xx",
-	"timeouts",
-	"network_errors",
-	"fallbacks",
-	"diverted",
-	"stream_errors",
-	"client_faults",
-	"latency_mean_ms",
-	"latency_p50_ms",
-	"latency_p95_ms",
-	"latency_p99_ms",
-	"feedback_n",
-	"feedback_mean",
-	"shadow_compared",
-	"shadow_agreed",
-	"ttft_p50_ms",
-	"ttft_p95_ms",
-	"duration_mean_ms",
-	"prompt_tokens_mean",
-	"completion_tokens_mean",
-	"tokens_per_second_mean",
-	"cost_mean",
-] as const;
-
+/** The CSV: minute, variant, then one column per measure (empty where it has no value). */
 export function toCsv(rows: readonly MetricsRow[]): string {
-	const lines = rows.map((r) =>
-		[
-			r.minute,
-			r.variant,
-			r.requests,
-			r.errors,
-			r.errors5xx,
-			r.timeouts,
-			r.networkErrors,
-			r.fallbacks,
-			r.diverted,
-			r.streamErrors,
-			r.clientFaults,
-			r.latency.mean,
-			r.latency.p50,
-			r.latency.p95,
-			r.latency.p99,
-			r.feedback.n,
-			r.feedback.mean,
-			r.shadow?.compared ?? "",
-			r.shadow?.agreed ?? "",
-			r.answers?.ttft?.p50 ?? "",
-			r.answers?.ttft?.p95 ?? "",
-			r.answers?.duration?.mean ?? "",
-			r.answers?.promptTokens ?? "",
-			r.answers?.completionTokens ?? "",
-			r.answers?.tokensPerSecond ?? "",
-			r.answers?.cost ?? "",
-		].join(","),
+	const header = ["minute", "variant", ...MEASURES.map((m) => m.csv)].join(",");
+	const lines = rows.map((row) =>
+		[row.minute, row.variant, ...MEASURES.map((m) => measureAt(row, m.path) ?? "")].join(","),
 	);
-	return `${[CSV_COLUMNS.join(","), ...lines].join("\n")}\n`;
+	return `${[header, ...lines].join("\n")}\n`;
 }

@@ -13,7 +13,9 @@
 import type { RolloutState } from "../config/state";
 import { RolloutStatus } from "../config/state";
 import type { VariantAggregate } from "../metrics/aggregate";
-import { histogramQuantile } from "../metrics/histogram";
+import type { ObservedVariant } from "../metrics/observation";
+import { MEASURES } from "../signals/registry";
+import { emptyMoments } from "../stats";
 
 export interface DeploymentMetrics {
 	name: string;
@@ -22,8 +24,6 @@ export interface DeploymentMetrics {
 	/** Merged aggregates over the window, per variant that had traffic. */
 	variants: Partial<Record<"champion" | "candidate" | "shadow", VariantAggregate>>;
 }
-
-const QUANTILES = [0.5, 0.95, 0.99] as const;
 
 /** A label value with `\`, `"` and newlines escaped. */
 function label(value: string): string {
@@ -66,44 +66,20 @@ export function prometheusText(
 	deployments: readonly DeploymentMetrics[],
 	windowSeconds: number,
 ): string {
-	const minutes = windowSeconds / 60;
-	const over = `over the last ${minutes} complete minutes`;
+	const over = `over the last ${windowSeconds / 60} complete minutes`;
 	const window = new Family(
 		"switchyard_window_seconds",
 		"gauge",
 		"The window of the traffic gauges, in seconds.",
 	);
 	window.add({}, windowSeconds);
-	const requests = new Family(
-		"switchyard_requests",
-		"gauge",
-		`Requests served per variant ${over}.`,
-	);
-	const errors = new Family(
-		"switchyard_errors",
-		"gauge",
-		`Backend errors per variant and kind (5xx, timeout, network, stream: broken after its headers) ${over}.`,
-	);
-	const fallbacks = new Family(
-		"switchyard_fallbacks",
-		"gauge",
-		`Candidate failures answered by the champion ${over}.`,
-	);
-	const diverted = new Family(
-		"switchyard_diverted",
-		"gauge",
-		`Candidate requests an isolate's breaker sent to the champion ${over}.`,
-	);
-	const latency = new Family(
-		"switchyard_latency_milliseconds",
-		"gauge",
-		`Quantiles of the latency to the backend's response headers per variant ${over}.`,
-	);
-	const latencyMean = new Family(
-		"switchyard_latency_mean_milliseconds",
-		"gauge",
-		`Mean latency to the backend's response headers per variant ${over}.`,
-	);
+	// Every measure of the signal registry with a Prometheus gauge, one family per name.
+	const measured = new Map<string, Family>();
+	for (const measure of MEASURES) {
+		const p = measure.prometheus;
+		if (p && !measured.has(p.name))
+			measured.set(p.name, new Family(p.name, "gauge", `${p.help} ${over}.`));
+	}
 	const weight = new Family(
 		"switchyard_weight_percent",
 		"gauge",
@@ -124,35 +100,18 @@ export function prometheusText(
 		revision.add(base, state?.revision ?? 0);
 		for (const s of RolloutStatus.options)
 			status.add({ ...base, status: s }, (state?.status ?? "pending") === s ? 1 : 0);
-		for (const [variant, a] of Object.entries(d.variants)) {
-			if (!a) continue;
-			const v = { ...base, variant };
-			requests.add(v, a.requests);
-			errors.add({ ...v, kind: "5xx" }, a.errors5xx);
-			errors.add({ ...v, kind: "timeout" }, a.timeouts);
-			errors.add({ ...v, kind: "network" }, a.networkErrors);
-			errors.add({ ...v, kind: "stream" }, a.streamErrors);
-			fallbacks.add(v, a.fallbacks);
-			diverted.add(v, a.diverted);
-			if (a.latency.n > 0) {
-				for (const q of QUANTILES)
-					latency.add({ ...v, quantile: String(q) }, histogramQuantile(a.histogram, q));
-				latencyMean.add(v, a.latency.mean);
+		for (const [variant, aggregate] of Object.entries(d.variants)) {
+			if (!aggregate) continue;
+			const row = { variant: variant as ObservedVariant, aggregate, feedback: emptyMoments() };
+			for (const measure of MEASURES) {
+				const p = measure.prometheus;
+				if (!p || (p.when && !p.when(row))) continue;
+				const value = measure.read(row);
+				if (value === undefined) continue;
+				measured.get(p.name)?.add({ ...base, variant, ...p.labels }, value);
 			}
 		}
 	}
-	const families = [
-		window,
-		requests,
-		errors,
-		fallbacks,
-		diverted,
-		latency,
-		latencyMean,
-		weight,
-		step,
-		status,
-		revision,
-	];
+	const families = [window, ...measured.values(), weight, step, status, revision];
 	return `${families.map((f) => f.text()).join("\n")}\n`;
 }

@@ -17,10 +17,11 @@
  */
 import type { DeploymentSpec } from "../config/spec";
 import type { RolloutState } from "../config/state";
+import { formatP, percent } from "../lib/format";
 import type { AbReport, AnalysisReport, CanaryReport, ShadowReport } from "./analysis";
+import { advance } from "./state-machine";
 import { describeWindow, insideWindow, nextOpening } from "./step-windows";
 import { needsApproval, nextStepAbove, promotesAfter } from "./steps";
-import { formatP, percent } from "./summary";
 
 export type DecisionKind =
 	| "none"
@@ -69,22 +70,14 @@ function hold(code: string, reason: string): Decision {
 	return { kind: "hold", code, reason };
 }
 
+/** The controller's transitions (an approval belongs to the step it let through: advance clears it). */
 function transition(
 	state: RolloutState,
 	patch: Partial<RolloutState>,
 	reason: string,
 	now: number,
 ): RolloutState {
-	return {
-		...state,
-		// An approval belongs to the step it let through (or the rollout that ended).
-		approved: undefined,
-		...patch,
-		since: new Date(now).toISOString(),
-		reason,
-		updatedBy: "controller",
-		revision: state.revision + 1,
-	};
+	return advance(state, patch, { reason, actor: "controller", now });
 }
 
 /**

@@ -41,13 +41,3 @@ export function summarize(a: VariantAggregate, feedback?: Moments): VariantSumma
 		feedback: { n: feedback?.n ?? 0, mean: feedback?.mean ?? 0 },
 	};
 }
-
-/** "1.23 %" */
-export function percent(x: number, digits = 2): string {
-	return `${(x * 100).toFixed(digits)} %`;
-}
-
-/** "0.0123" or "1.2e-7" */
-export function formatP(p: number): string {
-	return p >= 1e-4 ? p.toFixed(4) : p.toExponential(1);
-}

@@ -120,16 +120,16 @@ export function mergeArm(
 	return total;
 }
 
+/** Histograms of many strata on one dense layout. */
+export type AlignedStrata = ReturnType<typeof alignHistograms>;
+
 /** Every stratum's two histograms on one dense layout: champion at 2i, candidate at 2i + 1. */
-export function alignStrata(strata: readonly Stratum[]): ReturnType<typeof alignHistograms> {
+export function alignStrata(strata: readonly Stratum[]): AlignedStrata {
 	return alignHistograms(strata.flatMap((s) => [s.champion.histogram, s.candidate.histogram]));
 }
 
 /** One arm's histogram over all strata, from the aligned counts. */
-export function pooledHistogram(
-	aligned: ReturnType<typeof alignHistograms>,
-	arm: "champion" | "candidate",
-): Histogram {
+export function pooledHistogram(aligned: AlignedStrata, arm: "champion" | "candidate"): Histogram {
 	const sum = new Float64Array(aligned.layout.length);
 	for (let i = arm === "champion" ? 0 : 1; i < aligned.counts.length; i += 2) {
 		const counts = aligned.counts[i] as Float64Array;

@@ -11,7 +11,7 @@ import {
 	EMPTY_MEMORY,
 } from "../../src/rollout/analysis";
 import { decide, srmCause } from "../../src/rollout/controller";
-import { MAX_MINUTE_STRATA, strataOf } from "../../src/rollout/strata";
+import { MAX_MINUTE_STRATA, strataOf } from "../../src/signals/strata";
 import { aggregate, feedbackAt, minuteRows, WINDOW_MINUTE, windows } from "../helpers/aggregates";
 
 const NOW = Date.UTC(2026, 10, 28, 12, 0, 0);
