@@ -3,7 +3,7 @@
  * Exit codes: 0 success, 1 the API refused (or could not be reached), 2 usage error.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { DeploymentSpecInput } from "../../src/config/spec";
 import { ApiError, type Client, createClient } from "./client";
@@ -26,7 +26,15 @@ const defaultIo: Io = {
 	sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
 };
 
-class UsageError extends Error {}
+/** A usage error: said on its own line, then the usage of its command (or the general one). */
+class UsageError extends Error {
+	constructor(
+		message: string,
+		readonly command = "",
+	) {
+		super(message);
+	}
+}
 
 const HELP: Record<string, string> = {
 	"": `usage: switchyard <command> [options]
@@ -115,7 +123,10 @@ function parse(args: string[]): { command: string; positionals: string[]; option
 			},
 		});
 	} catch (error) {
-		throw new UsageError((error as Error).message);
+		throw new UsageError(
+			(error as Error).message,
+			String(args.find((a) => !a.startsWith("-")) ?? ""),
+		);
 	}
 	const [command = "", ...positionals] = parsed.positionals;
 	return { command, positionals, options: parsed.values as unknown as Options };
@@ -132,12 +143,9 @@ function tokenFor(url: string, options: Options, io: Io): string {
 }
 
 function need(positionals: string[], count: number, command: string): string[] {
-	if (positionals.length < count)
-		throw new UsageError(`${command}: missing argument\n\n${HELP[command]}`);
+	if (positionals.length < count) throw new UsageError(`${command}: missing argument`, command);
 	if (positionals.length > count)
-		throw new UsageError(
-			`${command}: unexpected argument "${positionals[count]}"\n\n${HELP[command]}`,
-		);
+		throw new UsageError(`${command}: unexpected argument "${positionals[count]}"`, command);
 	return positionals;
 }
 
@@ -148,7 +156,7 @@ export async function main(args: string[], io: Io = defaultIo): Promise<number> 
 			io.out(HELP[""] as string);
 			return command === "help" || options.help ? 0 : 2;
 		}
-		if (!(command in HELP)) throw new UsageError(`unknown command "${command}"\n\n${HELP[""]}`);
+		if (!(command in HELP)) throw new UsageError(`unknown command "${command}"`);
 		if (options.help) {
 			io.out(HELP[command] as string);
 			return 0;
@@ -159,7 +167,9 @@ export async function main(args: string[], io: Io = defaultIo): Promise<number> 
 		return 0;
 	} catch (error) {
 		if (error instanceof UsageError) {
-			io.err(error.message);
+			io.err(`error: ${error.message}`);
+			io.err("");
+			io.err((HELP[error.command] ?? HELP[""]) as string);
 			return 2;
 		}
 		if (error instanceof ApiError) {
@@ -214,17 +224,20 @@ async function run(
 		return;
 	}
 	if (command === "apply") {
-		if (!options.file) throw new UsageError(`apply: -f FILE is required\n\n${HELP.apply}`);
+		if (!options.file) throw new UsageError("apply: -f FILE is required", command);
 		need(positionals, 0, command);
 		// The API validates the spec and answers every issue with its path; here only the name matters.
 		let spec: DeploymentSpecInput;
 		try {
-			spec = JSON.parse(readFileSync(join(io.cwd, options.file), "utf8"));
+			spec = JSON.parse(readFileSync(resolve(io.cwd, options.file), "utf8"));
 		} catch (error) {
-			throw new UsageError(`apply: cannot read ${options.file}: ${(error as Error).message}`);
+			throw new UsageError(
+				`apply: cannot read ${options.file}: ${(error as Error).message}`,
+				command,
+			);
 		}
 		if (typeof spec?.name !== "string")
-			throw new UsageError(`apply: ${options.file} has no "name"`);
+			throw new UsageError(`apply: ${options.file} has no "name"`, command);
 		const result = await (
 			await ok(
 				api.deployments[":name"].$put({
@@ -266,7 +279,7 @@ async function run(
 		const [name, raw] = need(positionals, 2, command) as [string, string];
 		const weight = Number(raw);
 		if (!Number.isFinite(weight) || weight < 0 || weight > 100)
-			throw new UsageError(`weight: "${raw}" is not a percentage between 0 and 100`);
+			throw new UsageError(`weight: "${raw}" is not a percentage between 0 and 100`, command);
 		const result = await (
 			await ok(
 				api.deployments[":name"].weight.$put({ param: { name }, json: { weight, ...reason } }),
@@ -282,7 +295,8 @@ async function run(
 	if (command === "history") {
 		const [name] = need(positionals, 1, command) as [string];
 		const limit = options.limit ?? "20";
-		if (!/^\d+$/.test(limit)) throw new UsageError(`history: --limit must be a positive integer`);
+		if (!/^\d+$/.test(limit))
+			throw new UsageError("history: --limit must be a positive integer", command);
 		const { entries } = await (
 			await ok(api.deployments[":name"].history.$get({ param: { name }, query: { limit } }))
 		).json();
@@ -323,7 +337,7 @@ async function run(
 		const [name] = need(positionals, 1, command) as [string];
 		const interval = Number(options.interval ?? 5);
 		if (!Number.isFinite(interval) || interval <= 0)
-			throw new UsageError(`watch: --interval must be a positive number of seconds`);
+			throw new UsageError("watch: --interval must be a positive number of seconds", command);
 		let last = "";
 		for (;;) {
 			const d = (await listed()).find((x) => x.name === name);

@@ -17,6 +17,7 @@ import {
 	type Stack,
 	startDemoStack,
 } from "../../scripts/lib/stack";
+import { startTicker } from "../../scripts/lib/ticker";
 
 let stack: Stack;
 let work: string;
@@ -107,6 +108,32 @@ describe("usage", () => {
 			expect(out).toMatch(new RegExp(`usage: switchyard ${command}`));
 		}
 		expect((await cli("--help")).code).toBe(0);
+	});
+
+	it("says a usage error on its own line, then the command's usage after a blank line", async () => {
+		const { code, err } = await cli("weight", "a", "lots");
+		expect(code).toBe(2);
+		expect(err.split("\n").slice(0, 3)).toEqual([
+			'error: weight: "lots" is not a percentage between 0 and 100',
+			"",
+			"usage: switchyard weight NAME PERCENT [--reason TEXT]",
+		]);
+		expect((await cli("--bogus")).err).toMatch(
+			/^error: .*'--bogus'.*\n\nusage: switchyard <command>/,
+		);
+	});
+
+	it("reads a spec file given by an absolute path, wherever it is run from", async () => {
+		const file = join(work, specFile("cli-absolute", { strategy: "canary" }));
+		const applied = await main(["apply", "-f", file], {
+			out: () => {},
+			err: () => {},
+			env: { SWITCHYARD_URL: stack.url, SWITCHYARD_TOKEN: stack.adminToken },
+			cwd: ROOT,
+			sleep: () => Promise.resolve(),
+		});
+		expect(applied).toBe(0);
+		expect((await cli("status", "cli-absolute")).out).toMatch(/cli-absolute\s+canary\s+pending/);
 	});
 
 	it("exits 2 for an unknown command, a missing argument, an extra argument or a bad weight", async () => {
@@ -243,6 +270,40 @@ describe("approval gates", () => {
 			);
 		const history = await cli("history", name);
 		expect(history.out).toMatch(/admin:approve .*looked at the numbers\s+approved delivered/);
+	});
+});
+
+describe("the local controller clock (npm start)", () => {
+	it("runs the controller by itself: a started canary gets the controller's decisions with no one firing the cron", async () => {
+		const name = "cli-ticking";
+		await cli("apply", "-f", specFile(name, { strategy: "canary" }));
+		await cli("start", name);
+		const ticks: number[] = [];
+		const ticker = startTicker({
+			url: stack.url,
+			everyMs: 200,
+			onTick: ({ status }) => ticks.push(status ?? 0),
+		});
+		try {
+			await expect
+				.poll(
+					async () => {
+						const entries = JSON.parse((await cli("history", name, "--json")).out) as {
+							actor: string;
+						}[];
+						return entries.some((e) => e.actor === "controller");
+					},
+					{ timeout: 30_000, interval: 200 },
+				)
+				.toBe(true);
+		} finally {
+			ticker.stop();
+		}
+		expect(ticks.length).toBeGreaterThan(0);
+		expect(ticks.every((status) => status === 200)).toBe(true);
+		const stopped = ticker.ticks;
+		await new Promise((r) => setTimeout(r, 500));
+		expect(ticker.ticks).toBe(stopped);
 	});
 });
 
