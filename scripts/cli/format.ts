@@ -2,6 +2,8 @@
  * Plain-text layouts for people: tables and the analysis report. Pure. The
  * report types are the ones the typed client receives (client.ts).
  */
+import { formatDifference, formatValue } from "../../src/signals/display";
+import type { SignalUnit } from "../../src/signals/types";
 import type { WireReport } from "./client";
 
 type AnalysisReport = WireReport;
@@ -61,21 +63,58 @@ function variantsTable(
 	);
 }
 
+/** What watched answers showed per variant (LLM answers): shown whenever any was measured. */
+const ANSWER_COLUMNS: { header: string; path: string[]; unit: SignalUnit }[] = [
+	{ header: "TTFT p50", path: ["ttft", "p50"], unit: "ms" },
+	{ header: "TTFT p95", path: ["ttft", "p95"], unit: "ms" },
+	{ header: "duration", path: ["duration", "mean"], unit: "ms" },
+	{ header: "prompt", path: ["promptTokens"], unit: "tokens" },
+	{ header: "completion", path: ["completionTokens"], unit: "tokens" },
+	{ header: "speed", path: ["tokensPerSecond"], unit: "tokens_per_second" },
+	{ header: "cost", path: ["cost"], unit: "currency" },
+];
+
+function answerValue(v: VariantSummary, path: string[]): number | undefined {
+	let node: unknown = v.answers;
+	for (const part of path)
+		node = typeof node === "object" && node !== null ? Reflect.get(node, part) : undefined;
+	return typeof node === "number" ? node : undefined;
+}
+
+function answersTable(
+	champion: VariantSummary,
+	candidate: VariantSummary,
+	candidateLabel = "candidate",
+): string[] {
+	if (!champion.answers && !candidate.answers) return [];
+	const shown = ANSWER_COLUMNS.filter((c) =>
+		[champion, candidate].some((v) => answerValue(v, c.path) !== undefined),
+	);
+	const row = (label: string, v: VariantSummary) => [
+		label,
+		...shown.map((c) => formatValue(c.unit, answerValue(v, c.path))),
+	];
+	return [
+		"",
+		"answers (mean per request; TTFT and duration from the start of the call):",
+		table(
+			["variant", ...shown.map((c) => c.header)],
+			[row("champion", champion), row(candidateLabel, candidate)],
+		),
+	];
+}
+
 function guardrailsTable(guardrails: GuardrailResult[]): string {
 	return table(
 		["guardrail", "status", "champion", "candidate", "allowed", "p (always-valid)", "α"],
 		guardrails.map((g) => {
-			const unit = g.name.startsWith("latency_")
-				? ms
-				: g.name === "error_rate"
-					? (x: number) => pct(x)
-					: (x: number) => x.toFixed(4);
+			const unit = (x: number) => formatValue(g.unit, x);
 			return [
 				g.name,
 				g.status,
 				unit(g.champion),
 				unit(g.candidate),
-				`+${unit(g.margin)}`,
+				formatDifference(g.unit, g.margin),
 				p(g.pValue),
 				g.alpha.toFixed(4),
 			];
@@ -90,6 +129,7 @@ function canaryText(r: CanaryReport): string {
 		"",
 		"since the rollout began:",
 		variantsTable(r.rollout.champion, r.rollout.candidate),
+		...answersTable(r.rollout.champion, r.rollout.candidate),
 		"",
 		guardrailsTable(r.guardrails),
 		"",
@@ -101,17 +141,13 @@ function canaryText(r: CanaryReport): string {
 
 function abText(r: AbReport): string {
 	const rows = r.metrics.map((m) => {
-		const unit =
-			m.metric === "error_rate"
-				? (x: number) => pct(x, 3)
-				: m.metric === "latency"
-					? ms
-					: (x: number) => x.toFixed(4);
+		const unit = (x: number) => formatValue(m.unit, x);
+		const difference = (x: number) => formatDifference(m.unit, x);
 		return [
 			m.metric === r.primary ? `${m.metric} *` : m.metric,
 			unit(m.champion),
 			unit(m.candidate),
-			`${unit(m.difference)} ${interval(m.ci, unit)}`,
+			`${difference(m.difference)} ${interval(m.ci, difference)}`,
 			m.relative
 				? `${pct(m.relative.estimate, 1)} ${interval(m.relative.ci, (x) => pct(x, 1))}`
 				: "—",
@@ -125,6 +161,7 @@ function abText(r: AbReport): string {
 		r.summary,
 		"",
 		variantsTable(r.champion, r.candidate),
+		...answersTable(r.champion, r.candidate),
 		"",
 		table(
 			[
@@ -151,6 +188,7 @@ function shadowText(r: ShadowReport): string {
 		`promotion: ${r.promotion.ready ? "ready" : "not yet"} — ${r.promotion.reason}`,
 		"",
 		variantsTable(r.champion, r.candidate, "shadow"),
+		...answersTable(r.champion, r.candidate, "shadow"),
 		"",
 		guardrailsTable(r.guardrails),
 	].join("\n");

@@ -5,11 +5,10 @@
  */
 import type { MinuteSeriesRow } from "../deployment/metrics-tables";
 import type { ObservedVariant } from "../metrics/observation";
+import { type MeasureValue, measureAt, measuresOf } from "../signals/measures";
 import { MEASURES } from "../signals/registry";
-import type { Measure } from "../signals/types";
 
-/** A measure's value, or a group of them ("latency": { "p95": … }). */
-export type MeasureValue = number | { [key: string]: MeasureValue };
+export { type MeasureValue, measureAt, measuresOf };
 
 /**
  * One minute of one variant: its ISO minute, the variant, and every measure
@@ -21,46 +20,6 @@ export interface MetricsRow {
 	minute: string;
 	variant: ObservedVariant;
 	[measure: string]: MeasureValue | string;
-}
-
-/** Sets `value` at a dot path in `target`, creating the groups on the way. */
-function place(target: Record<string, MeasureValue>, path: string, value: number): void {
-	const parts = path.split(".");
-	let node = target;
-	for (const part of parts.slice(0, -1)) {
-		const next = node[part];
-		if (typeof next === "object") node = next;
-		else {
-			const group: Record<string, MeasureValue> = {};
-			node[part] = group;
-			node = group;
-		}
-	}
-	node[parts[parts.length - 1] as string] = value;
-}
-
-/** The measures of one row, nested by path. */
-export function measuresOf(
-	row: Pick<MinuteSeriesRow, "variant" | "aggregate" | "feedback">,
-	measures: readonly Measure[] = MEASURES,
-): Record<string, MeasureValue> {
-	const values: Record<string, MeasureValue> = {};
-	for (const measure of measures) {
-		const value = measure.read(row);
-		if (value !== undefined && Number.isFinite(value)) place(values, measure.path, value);
-	}
-	return values;
-}
-
-/** A measure's value in a row by its path ("latency.p95"), when present. */
-export function measureAt(row: MetricsRow, path: string): number | undefined {
-	const [first, ...rest] = path.split(".");
-	let node: MeasureValue | string | undefined = row[first ?? ""];
-	for (const part of rest) {
-		if (typeof node !== "object") return undefined;
-		node = node[part];
-	}
-	return typeof node === "number" ? node : undefined;
 }
 
 export function metricsRows(series: readonly MinuteSeriesRow[]): MetricsRow[] {

@@ -4,7 +4,9 @@
  */
 import { errorsOf, exposure, type VariantAggregate } from "../metrics/aggregate";
 import { histogramQuantile } from "../metrics/histogram";
-import type { Moments } from "../stats";
+import { type MeasureValue, measuresOf } from "../signals/measures";
+import { MEASURES } from "../signals/registry";
+import { emptyMoments, type Moments } from "../stats";
 
 export interface VariantSummary {
 	requests: number;
@@ -18,10 +20,22 @@ export interface VariantSummary {
 	clientFaults: number;
 	latency: { n: number; mean: number; p50: number; p95: number; p99: number };
 	feedback: { n: number; mean: number };
+	/**
+	 * What watched answers showed (TTFT, TTFB, duration, tokens, tokens per
+	 * second, cost), whenever any was measured, guardrail or not.
+	 */
+	answers?: Record<string, MeasureValue>;
 }
+
+/** The registry's answer measures (TTFT, TTFB, duration, tokens, cost). */
+const ANSWER_MEASURES = MEASURES.filter((m) => m.path.startsWith("answers."));
 
 export function summarize(a: VariantAggregate, feedback?: Moments): VariantSummary {
 	const errors = errorsOf(a);
+	const answers = measuresOf(
+		{ variant: "candidate", aggregate: a, feedback: feedback ?? emptyMoments() },
+		ANSWER_MEASURES,
+	).answers;
 	return {
 		requests: a.requests,
 		errors,
@@ -39,5 +53,6 @@ export function summarize(a: VariantAggregate, feedback?: Moments): VariantSumma
 			p99: histogramQuantile(a.histogram, 0.99),
 		},
 		feedback: { n: feedback?.n ?? 0, mean: feedback?.mean ?? 0 },
+		...(typeof answers === "object" ? { answers } : {}),
 	};
 }

@@ -337,6 +337,52 @@ describe("reports", () => {
 	});
 });
 
+describe("LLM answers in the report", () => {
+	it("shows each variant's TTFT, tokens and cost whenever they were measured, guardrail or not", async () => {
+		const name = "cli-chat";
+		await cli(
+			"apply",
+			"-f",
+			specFile(name, {
+				strategy: "canary",
+				champion: {
+					version: "chat-v1",
+					service: "MODEL_CHAT",
+					price: { inputPer1M: 1, outputPer1M: 2 },
+				},
+				candidate: {
+					version: "chat-v2",
+					service: "MODEL_CHAT_V2",
+					price: { inputPer1M: 1, outputPer1M: 2 },
+				},
+				canary: { steps: [50, 100] },
+			}),
+		);
+		await cli("start", name);
+		for (let i = 0; i < 6; i++) {
+			const res = await fetch(`${stack.url}/v1/models/${name}/v1/chat/completions`, {
+				method: "POST",
+				headers: { "content-type": "application/json", "x-user-id": `chat-user-${i}` },
+				body: JSON.stringify({
+					model: "m",
+					stream: true,
+					stream_options: { include_usage: true },
+					messages: [{ role: "user", content: "hi" }],
+				}),
+			});
+			await res.text();
+		}
+		await expect
+			.poll(async () => (await cli("report", name)).out, { timeout: 20_000 })
+			.toMatch(/answers \(mean per request/);
+		const { out } = await cli("report", name);
+		expect(out).toMatch(
+			/variant\s+TTFT p50\s+TTFT p95\s+duration\s+prompt\s+completion\s+speed\s+cost/,
+		);
+		expect(out).toMatch(/(champion|candidate)\s+\d+\.\d ms\s+\d+\.\d ms/);
+	});
+});
+
 describe("configuration", () => {
 	it("exits 1 with a wrong token or an unreachable edge", async () => {
 		const wrong = await main(["status"], {
