@@ -1,6 +1,7 @@
 /**
  * `switchyard`: the command line over the admin API.
- * Exit codes: 0 success, 1 the API refused (or could not be reached), 2 usage error.
+ * Exit codes: 0 success, 1 the API refused (or could not be reached, or a
+ * waited-for rollout ended in another state), 2 usage error, 3 a wait timed out.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -8,6 +9,7 @@ import { parseArgs } from "node:util";
 import type { DeploymentSpecInput } from "../../src/config/spec";
 import { ApiError, type Client, createClient } from "./client";
 import { reportText, table } from "./format";
+import { isWaitTarget, WAIT_TARGETS, waitFor } from "./wait";
 
 export interface Io {
 	out(text: string): void;
@@ -41,7 +43,7 @@ const HELP: Record<string, string> = {
 
 commands:
   status [NAME]               deployments: strategy, status, weight, step, last decision
-  apply -f FILE [--rebucket] [--force]  create or replace a deployment from a spec (JSON)
+  apply -f FILE [--rebucket] [--force] [--wait STATE]  create or replace a deployment from a spec (JSON)
   start NAME                  start a rollout (shadow, A/B or canary, as its spec says)
   pause NAME                  stop automatic steps; traffic stays where it is
   resume NAME                 continue a paused rollout
@@ -53,6 +55,7 @@ commands:
   history NAME [--limit N]    the audit log, newest first
   report NAME                 the analysis: estimates, intervals and p-values
   watch NAME [--interval S]   follow a rollout until it ends
+  wait NAME --until STATE [--timeout S]  follow a rollout until it reaches STATE (CI gates)
   delete NAME                 delete a deployment
 
 options:
@@ -62,11 +65,12 @@ options:
   --reason TEXT    why (recorded in the audit log), for actions
   -h, --help       help for a command: switchyard <command> --help
 
-exit codes: 0 success, 1 the API refused or could not be reached, 2 usage error`,
+exit codes: 0 success, 1 the API refused or could not be reached (wait: the rollout ended
+in another state), 2 usage error, 3 wait timed out`,
 	status:
 		"usage: switchyard status [NAME] [--json]\n\nWithout NAME: every deployment as a table. With NAME: its state and last decision.",
 	apply:
-		"usage: switchyard apply -f FILE [--rebucket] [--force] [--json]\n\nPUTs the spec in FILE to /admin/api/deployments/<name>. --rebucket allows a salt or hash-version change on a live deployment (it reassigns users); --force allows a new backend or version for a variant of a rollout in progress (its metrics so far are about another model).",
+		"usage: switchyard apply -f FILE [--rebucket] [--force] [--wait STATE [--timeout S]] [--json]\n\nPUTs the spec in FILE to /admin/api/deployments/<name>. --rebucket allows a salt or hash-version change on a live deployment (it reassigns users); --force allows a new backend or version for a variant of a rollout in progress (its metrics so far are about another model). --wait STATE then starts the rollout (unless one is in progress) and waits as `switchyard wait` does: one line for a CI step.",
 	start: "usage: switchyard start NAME [--reason TEXT]",
 	pause: "usage: switchyard pause NAME [--reason TEXT]",
 	resume: "usage: switchyard resume NAME [--reason TEXT]",
@@ -82,6 +86,12 @@ exit codes: 0 success, 1 the API refused or could not be reached, 2 usage error`
 	watch:
 		"usage: switchyard watch NAME [--interval SECONDS]\n\nPrints the status and the last decision whenever they change, until the rollout is promoted, aborted or concluded.",
 	delete: "usage: switchyard delete NAME",
+	wait: `usage: switchyard wait NAME --until STATE [--timeout SECONDS] [--interval SECONDS]
+
+Follows a rollout, printing each decision as it happens, until it reaches STATE:
+${WAIT_TARGETS.join(", ")}.
+Exit codes: 0 reached; 1 the rollout ended in another state (e.g. aborted while
+waiting for promoted); 3 the timeout passed first.`,
 };
 
 const ACTIONS = ["start", "pause", "resume", "promote", "abort", "finalize", "approve"] as const;
@@ -101,6 +111,9 @@ interface Options {
 	force: boolean;
 	limit?: string;
 	interval?: string;
+	until?: string;
+	timeout?: string;
+	wait?: string;
 }
 
 function parse(args: string[]): { command: string; positionals: string[]; options: Options } {
@@ -120,6 +133,9 @@ function parse(args: string[]): { command: string; positionals: string[]; option
 				force: { type: "boolean", default: false },
 				limit: { type: "string" },
 				interval: { type: "string" },
+				until: { type: "string" },
+				timeout: { type: "string" },
+				wait: { type: "string" },
 			},
 		});
 	} catch (error) {
@@ -163,8 +179,7 @@ export async function main(args: string[], io: Io = defaultIo): Promise<number> 
 		}
 		const url = options.url ?? io.env.SWITCHYARD_URL ?? "http://127.0.0.1:8787";
 		const client = createClient({ url, token: tokenFor(url, options, io), fetch: io.fetch });
-		await run(command, positionals, options, client, io);
-		return 0;
+		return (await run(command, positionals, options, client, io)) ?? 0;
 	} catch (error) {
 		if (error instanceof UsageError) {
 			io.err(`error: ${error.message}`);
@@ -184,13 +199,36 @@ export async function main(args: string[], io: Io = defaultIo): Promise<number> 
 	}
 }
 
+const IN_PROGRESS = new Set(["shadowing", "running", "paused"]);
+
+function missing(name: string): ApiError {
+	return new ApiError(404, "deployment_not_found", `no deployment named "${name}"`);
+}
+
+/** --until (or --wait) STATE, --timeout and --interval, checked. */
+function waitOptionsOf(target: string, options: Options, command: string) {
+	if (!isWaitTarget(target))
+		throw new UsageError(
+			`${command}: "${target}" is not one of ${WAIT_TARGETS.join(", ")}`,
+			command,
+		);
+	const timeout = options.timeout === undefined ? undefined : Number(options.timeout);
+	if (timeout !== undefined && !(Number.isFinite(timeout) && timeout > 0))
+		throw new UsageError(`${command}: --timeout must be a positive number of seconds`, command);
+	const interval = Number(options.interval ?? 5);
+	if (!(Number.isFinite(interval) && interval > 0))
+		throw new UsageError(`${command}: --interval must be a positive number of seconds`, command);
+	return { until: target, timeoutSeconds: timeout, intervalSeconds: interval };
+}
+
 async function run(
 	command: string,
 	positionals: string[],
 	options: Options,
-	{ api, ok }: Client,
+	client: Client,
 	io: Io,
-): Promise<void> {
+): Promise<number | undefined> {
+	const { api, ok } = client;
 	const print = (value: unknown, text: () => string) =>
 		io.out(options.json ? JSON.stringify(value, null, 2) : text());
 	const reason = options.reason === undefined ? {} : { reason: options.reason };
@@ -225,6 +263,8 @@ async function run(
 	}
 	if (command === "apply") {
 		if (!options.file) throw new UsageError("apply: -f FILE is required", command);
+		const waitOptions =
+			options.wait === undefined ? null : waitOptionsOf(options.wait, options, command);
 		need(positionals, 0, command);
 		// The API validates the spec and answers every issue with its path; here only the name matters.
 		let spec: DeploymentSpecInput;
@@ -255,7 +295,32 @@ async function run(
 			() =>
 				`${result.created ? "created" : "updated"} ${spec.name}; the edge uses it within ${result.effective.withinSeconds} s`,
 		);
-		return;
+		if (waitOptions === null) return;
+		const name = spec.name;
+		const current = (await listed()).find((d) => d.name === name);
+		if (waitOptions.until !== "pending" && current && !IN_PROGRESS.has(current.status)) {
+			const started = await (
+				await ok(
+					api.deployments[":name"][":action"].$post({
+						param: { name, action: "start" },
+						json: reason,
+					}),
+				)
+			).json();
+			io.out(
+				`${name}: ${started.state.status} at ${started.state.weight} % — ${started.state.reason}`,
+			);
+		}
+		return waitFor(client, { ...waitOptions, name, out: io.out, sleep: io.sleep }, () =>
+			missing(name),
+		);
+	}
+	if (command === "wait") {
+		const [name] = need(positionals, 1, command) as [string];
+		if (options.until === undefined)
+			throw new UsageError("wait: --until STATE is required", command);
+		const waiting = waitOptionsOf(options.until, options, command);
+		return waitFor(client, { ...waiting, name, out: io.out, sleep: io.sleep }, () => missing(name));
 	}
 	if (isAction(command)) {
 		const [name] = need(positionals, 1, command) as [string];

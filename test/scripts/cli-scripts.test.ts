@@ -101,6 +101,7 @@ describe("usage", () => {
 			"history",
 			"report",
 			"watch",
+			"wait",
 			"delete",
 		]) {
 			const { code, out } = await cli(command, "--help");
@@ -251,6 +252,7 @@ describe("approval gates", () => {
 		await fetch(`${stack.url}/cdn-cgi/handler/scheduled?cron=*+*+*+*+*`);
 		const status = await cli("status", name);
 		expect(status.out).toMatch(/running\s+10 %\s+0\s+hold \S+\s+awaiting approval to go to 50 %/);
+		expect(await cli("wait", name, "--until", "awaiting_approval")).toMatchObject({ code: 0 });
 
 		const approved = await cli("approve", name, "--reason", "looked at the numbers");
 		expect(approved).toMatchObject({
@@ -334,6 +336,52 @@ describe("reports", () => {
 		expect(JSON.parse((await cli("report", "cli-shadow", "--json")).out)).toMatchObject({
 			analysis: { strategy: "shadow" },
 		});
+	});
+});
+
+describe("wait, for CI", () => {
+	it("exits 0 once the state is reached, 1 when the rollout ended elsewhere, 3 on timeout", async () => {
+		const name = "cli-wait";
+		const applied = await cli(
+			"apply",
+			"-f",
+			specFile(name, { strategy: "canary" }),
+			"--wait",
+			"running",
+		);
+		expect(applied.code).toBe(0);
+		expect(applied.out).toMatch(/created cli-wait/);
+		expect(applied.out).toMatch(/cli-wait: running at 1 % — started: canary at 1 %/);
+		expect(applied.out).toMatch(/running at 1 % \(step 0\)/);
+
+		const lines: string[] = [];
+		const timedOut = await main(
+			["wait", name, "--until", "promoted", "--timeout", "1", "--interval", "0.2"],
+			{
+				out: (t) => lines.push(t),
+				err: () => {},
+				env: { SWITCHYARD_URL: stack.url, SWITCHYARD_TOKEN: stack.adminToken },
+				cwd: work,
+				sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+			},
+		);
+		expect(timedOut).toBe(3);
+		expect(lines.at(-1)).toMatch(/timed out after 1 s waiting for promoted/);
+
+		expect((await cli("abort", name)).code).toBe(0);
+		const ended = await cli("wait", name, "--until", "promoted");
+		expect(ended.code).toBe(1);
+		expect(ended.out).toMatch(/cli-wait ended aborted, not promoted/);
+		expect((await cli("wait", name, "--until", "aborted")).code).toBe(0);
+	});
+
+	it("refuses an unknown state or a bad timeout as a usage error", async () => {
+		expect(await cli("wait", "x", "--until", "done")).toMatchObject({
+			code: 2,
+			err: expect.stringMatching(/"done" is not one of pending, shadowing, running/),
+		});
+		expect((await cli("wait", "x")).err).toMatch(/--until STATE is required/);
+		expect((await cli("wait", "x", "--until", "running", "--timeout", "-1")).code).toBe(2);
 	});
 });
 

@@ -9,6 +9,7 @@ import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { DeploymentSpec } from "../../src/config/spec";
 import { ERROR_STATUS } from "../../src/errors";
+import { MEASURES } from "../../src/signals/registry";
 
 describe("docs/operations.md", () => {
 	it("lists every error code under its one status, and no other", () => {
@@ -18,6 +19,23 @@ describe("docs/operations.md", () => {
 			for (const [, code] of (codes ?? "").matchAll(/`([a-z_]+)`/g))
 				listed.set(code ?? "", Number(status));
 		expect(Object.fromEntries(listed)).toEqual(ERROR_STATUS);
+	});
+});
+
+describe("docs/operations.md's Prometheus table", () => {
+	it("lists every family the export writes, and none it does not", () => {
+		const doc = readFileSync("docs/operations.md", "utf8");
+		const section = doc.slice(doc.indexOf("## Prometheus"), doc.indexOf("## Error codes"));
+		const listed = new Set([...section.matchAll(/^\| `(switchyard_[a-z_]+)`/gm)].map((m) => m[1]));
+		const written = new Set([
+			...MEASURES.flatMap((m) => (m.prometheus ? [m.prometheus.name] : [])),
+			"switchyard_window_seconds",
+			"switchyard_weight_percent",
+			"switchyard_step",
+			"switchyard_rollout_status",
+			"switchyard_revision",
+		]);
+		expect([...listed].sort()).toEqual([...written].sort());
 	});
 });
 
