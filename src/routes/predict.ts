@@ -11,8 +11,8 @@ import { DEPLOYMENT_NAME } from "../config/spec";
 import { HttpError } from "../errors";
 import { recorderFor } from "../metrics/recorder";
 import { breakerFor } from "../routing/breaker";
-import { climbsOut, requestTarget } from "../routing/forward";
 import { proxyPrediction } from "../routing/proxy";
+import { climbsOut, requestTarget } from "../routing/target";
 import type { AppEnv } from "../types";
 
 const PREFIX = "/v1/models/";

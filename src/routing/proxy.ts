@@ -4,6 +4,10 @@
  * ctx.waitUntil; the user's response waits only for the backend it is served by.
  */
 import type { Context } from "hono";
+import { callBackend } from "../backends/call";
+import { type BackendResult, isVariantFault, type Outcome } from "../backends/outcome";
+import { readsUsage, resolveUpstream } from "../backends/registry";
+import type { ForwardInit } from "../backends/types";
 import type { Settings } from "../config/settings";
 import type { Backend, DeploymentSpec } from "../config/spec";
 import { saltOf } from "../config/spec";
@@ -24,24 +28,16 @@ import {
 	bufferWhole,
 	copyWhole,
 	drain,
+	isEventStream,
+	isStreaming,
 	monitorBody,
 	readWhole,
 } from "./body-monitor";
 import { type Breaker, breakerStats } from "./breaker";
-import {
-	type BackendResult,
-	callBackend,
-	type ForwardInit,
-	isEventStream,
-	isStreaming,
-	isVariantFault,
-	type Outcome,
-	type RequestTarget,
-	resolveUpstream,
-} from "./forward";
 import { forwardHeaders } from "./headers";
 import { variantOverride } from "./override";
 import { signRequestId, unitTag } from "./request-id";
+import type { RequestTarget } from "./target";
 import { UNIT_COOKIE, unitCookie, unitOf } from "./unit";
 
 export interface PredictionInput {
@@ -137,13 +133,11 @@ export async function proxyPrediction(
 		clientSignal: request.signal,
 	};
 	const send = (variant: Variant) => {
-		const upstream = resolveUpstream(
-			spec[variant],
-			env,
-			input.restPath,
-			target.search,
-			target.origin,
-		);
+		const upstream = resolveUpstream(spec[variant], env, {
+			restPath: input.restPath,
+			search: target.search,
+			origin: target.origin,
+		});
 		if ("error" in upstream) return Promise.resolve(missingBinding(upstream.error));
 		return callBackend(upstream, init, spec.timeoutMs);
 	};
@@ -280,7 +274,7 @@ function watchAnswer(
 	if (!response.body || result.outcome !== "ok") return null;
 	const { spec, backend } = options;
 	const sse = isEventStream(response);
-	const wantsUsage = spec.tokens || backend.price !== undefined || backend.ai !== undefined;
+	const wantsUsage = spec.tokens || readsUsage(backend);
 	const captureChars = Math.max(options.captureChars, wantsUsage && !sse ? USAGE_CAPTURE_CHARS : 0);
 	const whole = { startedAt: result.startedAt, captureChars, clientSignal: options.clientSignal };
 	if (!isStreaming(response)) {
@@ -319,13 +313,11 @@ function startShadowCall(
 	const { spec, settings, recorder, target } = input;
 	const time = Date.now();
 	const body = init.body;
-	const upstream = resolveUpstream(
-		spec.candidate,
-		c.env,
-		input.restPath,
-		target.search,
-		target.origin,
-	);
+	const upstream = resolveUpstream(spec.candidate, c.env, {
+		restPath: input.restPath,
+		search: target.search,
+		origin: target.origin,
+	});
 	const stop = new AbortController();
 	const candidate = (async (): Promise<ShadowCopy> => {
 		const result =
