@@ -5,7 +5,10 @@
  * {@link Upstream} with the worker's bindings and secrets, and the upstream
  * sends a request there. Everything else (the header timeout, classifying
  * outcomes, fallback, metrics) is the same for every kind and lives above
- * the adapters: see registry.ts for how to add a kind.
+ * the adapters: see registry.ts for how to add a kind. A kind's identity
+ * (where it serves from, beside the version label) is declared with its
+ * field in config/spec.ts, not here: the schema's own checks need it, and
+ * config imports nothing above it.
  */
 import type { Backend, BackendKind } from "../config/spec";
 

@@ -3,7 +3,6 @@
  * reports through. The metrics layer implements {@link Recorder}; the request
  * path never awaits it.
  */
-
 import type { Outcome } from "../backends/outcome";
 import type { AnswerStats } from "../llm/answer";
 

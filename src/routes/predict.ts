@@ -1,8 +1,9 @@
 /**
  * `ANY /v1/models/:name/*`: the prediction route (thin: load config, hand over
- * to the proxy as plain values; nothing below sees hono's Context). The name and the rest of the path are cut from the RAW path:
- * the rest is forwarded byte for byte, and a name that needs decoding is no
- * name (deployment names are plain lowercase letters, digits and dashes).
+ * to the proxy as plain values; nothing below it sees hono's Context). The
+ * name and the rest of the path are cut from the RAW path: the rest is
+ * forwarded byte for byte, and a name that needs decoding is no name
+ * (deployment names are plain lowercase letters, digits and dashes).
  */
 import { Hono } from "hono";
 import { loadDeployment } from "../config/cache";
