@@ -97,6 +97,7 @@ export default defineConfig({
 								MODEL_SLOW: "sentiment-slow",
 								MODEL_ECHO: "echo",
 								MODEL_GATE: "gate",
+								MODEL_CONFORMANCE: "conformance",
 								MODEL_CHAT_V1: "chat-v1",
 								MODEL_CHAT_V2: "chat-v2",
 								MODEL_CHAT_SLOW_TTFT: "chat-slow-ttft",
@@ -122,7 +123,7 @@ export default defineConfig({
 								chat("chat-broken", { VERSION: "chat-v2", MID_STREAM_ERROR_RATE: "1" }),
 								// 40 tokens at 0.5 a second: an 80-second stream.
 								chat("chat-long", { VERSION: "chat-v2", TOKENS_PER_SECOND: "0.5" }),
-								...["echo", "gate", "ai-stub", "webhooks"].map((name) => ({
+								...["echo", "gate", "conformance", "ai-stub", "webhooks"].map((name) => ({
 									name,
 									modules: true,
 									scriptPath: `${BUILD_DIR}/${name}.js`,
@@ -135,7 +136,7 @@ export default defineConfig({
 				test: {
 					name: "workers",
 					include: ["test/integration/**/*.test.ts"],
-					globalSetup: ["./test/global-setup.ts"],
+					globalSetup: ["./test/global-setup.ts", "./test/setup/http-backend.ts"],
 					setupFiles: ["./test/setup/drain.ts"],
 				},
 			},

@@ -5,6 +5,8 @@ declare namespace Cloudflare {
 		MODEL_SLOW: Fetcher;
 		MODEL_ECHO: Fetcher;
 		MODEL_GATE: Fetcher;
+		/** The backend of the adapters' conformance suite (test/workers/conformance.ts). */
+		MODEL_CONFORMANCE: Fetcher;
 		MODEL_CHAT_V1: Fetcher;
 		MODEL_CHAT_V2: Fetcher;
 		MODEL_CHAT_SLOW_TTFT: Fetcher;

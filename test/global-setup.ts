@@ -10,6 +10,7 @@ export const MODEL_BUILDS = {
 	"sentiment-v2": "examples/models/sentiment-v2.ts",
 	echo: "test/workers/echo.ts",
 	gate: "test/workers/gate.ts",
+	conformance: "test/workers/conformance.ts",
 	chat: "examples/models/chat.ts",
 	"ai-stub": "test/workers/ai-stub.ts",
 	webhooks: "test/workers/webhooks.ts",

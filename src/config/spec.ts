@@ -83,6 +83,20 @@ export const BackendAuth = z.strictObject({
 	scheme: z.string().max(32).optional(),
 });
 
+/**
+ * The kinds of backend, by the field that declares one, and how each names
+ * the place it serves from: beside the version label, that is a backend's
+ * identity ({@link backendIdentity}). Each kind has an adapter in
+ * src/backends/ (the list there says how to add one).
+ */
+const BACKEND_PLACES: { [K in BackendKind]: (where: NonNullable<Backend[K]>) => string } = {
+	url: (url) => url,
+	service: (binding) => binding,
+	ai: (ai) => `ai:${ai.model}`,
+};
+export type BackendKind = "url" | "service" | "ai";
+export const BACKEND_KINDS = Object.keys(BACKEND_PLACES) as BackendKind[];
+
 /** A model version and where it is served: a base URL, a service binding, or Workers AI. */
 export const Backend = z
 	.strictObject({
@@ -102,8 +116,8 @@ export const Backend = z
 		/** A credential for a url or service backend, from a worker secret. */
 		auth: BackendAuth.optional(),
 	})
-	.refine((b) => [b.url, b.service, b.ai].filter((where) => where !== undefined).length === 1, {
-		message: "a backend needs exactly one of url, service or ai",
+	.refine((b) => BACKEND_KINDS.filter((kind) => b[kind] !== undefined).length === 1, {
+		message: `a backend needs exactly one of ${BACKEND_KINDS.slice(0, -1).join(", ")} or ${BACKEND_KINDS.at(-1)}`,
 	})
 	.refine((b) => b.ai === undefined || b.auth === undefined, {
 		message: "a Workers AI backend takes no auth (the AI binding is the credential)",
@@ -470,8 +484,14 @@ export type DeploymentSpec = z.infer<typeof DeploymentSpec>;
 
 /** What a variant is: its version label and where it is served. */
 export function backendIdentity(backend: Backend): string {
-	const where = backend.url ?? backend.service ?? `ai:${backend.ai?.model ?? ""}`;
+	let where = "";
+	for (const kind of BACKEND_KINDS) where ||= placeIn(backend, kind);
 	return `${backend.version} @ ${where}`;
+}
+
+function placeIn<K extends BackendKind>(backend: Backend, kind: K): string {
+	const where = backend[kind];
+	return where === undefined ? "" : BACKEND_PLACES[kind](where);
 }
 export type DeploymentSpecInput = z.input<typeof DeploymentSpec>;
 

@@ -22,6 +22,7 @@ import { settingsOf } from "../config/settings";
 import type { DeploymentSpec } from "../config/spec";
 import { foldStaged, MERGE_MIGRATIONS, pruneStaged, stagePush } from "../ingest/merge";
 import type { ShardCursor, ShardPush } from "../ingest/protocol";
+import { fetcherOf } from "../lib/fetcher";
 import { logError } from "../lib/log";
 import type { AggregateRow, FeedbackAggregate } from "../metrics/aggregate";
 import type { IngestBatch } from "../metrics/batch";
@@ -280,12 +281,7 @@ export class DeploymentObject extends DurableObject<Env> {
 		const context = {
 			deployment: this.name,
 			secret: this.env.WEBHOOK_SECRET,
-			binding: (name: string) => {
-				const binding: unknown = Reflect.get(this.env, name);
-				return binding && typeof binding === "object" && "fetch" in binding
-					? (binding as Fetcher)
-					: null;
-			},
+			binding: (name: string) => fetcherOf(this.env, name),
 			timeoutMs: settings.WEBHOOK_TIMEOUT_MS,
 		};
 		const policy = {

@@ -3,8 +3,8 @@
  * reports through. The metrics layer implements {@link Recorder}; the request
  * path never awaits it.
  */
+import type { Outcome } from "../backends/outcome";
 import type { AnswerStats } from "../llm/answer";
-import type { Outcome } from "../routing/forward";
 
 /** champion / candidate: served traffic; shadow: the candidate's copies in shadow mode. */
 export type ObservedVariant = "champion" | "candidate" | "shadow";

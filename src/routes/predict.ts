@@ -1,8 +1,9 @@
 /**
  * `ANY /v1/models/:name/*`: the prediction route (thin: load config, hand over
- * to the proxy). The name and the rest of the path are cut from the RAW path:
- * the rest is forwarded byte for byte, and a name that needs decoding is no
- * name (deployment names are plain lowercase letters, digits and dashes).
+ * to the proxy as plain values; nothing below it sees hono's Context). The
+ * name and the rest of the path are cut from the RAW path: the rest is
+ * forwarded byte for byte, and a name that needs decoding is no name
+ * (deployment names are plain lowercase letters, digits and dashes).
  */
 import { Hono } from "hono";
 import { loadDeployment } from "../config/cache";
@@ -11,8 +12,8 @@ import { DEPLOYMENT_NAME } from "../config/spec";
 import { HttpError } from "../errors";
 import { recorderFor } from "../metrics/recorder";
 import { breakerFor } from "../routing/breaker";
-import { climbsOut, requestTarget } from "../routing/forward";
 import { proxyPrediction } from "../routing/proxy";
+import { climbsOut, requestTarget } from "../routing/target";
 import type { AppEnv } from "../types";
 
 const PREFIX = "/v1/models/";
@@ -45,11 +46,13 @@ export const predictRoutes = new Hono<AppEnv>().all("/:name/*", async (c) => {
 		// The spec's issues are for operators (admin API, logs), not for clients.
 		throw new HttpError(503, "deployment_unavailable", `deployment "${name}" is not available`);
 	}
-	return proxyPrediction(c, {
+	return proxyPrediction({
+		request: c.req.raw,
+		env: c.env,
+		ctx: c.executionCtx,
 		spec: deployment.spec,
 		state: deployment.state,
-		target,
-		restPath,
+		target: { origin: target.origin, restPath, search: target.search, secure: target.secure },
 		settings,
 		recorder: recorderFor(c.env, c.executionCtx, deployment.spec.ingest.shards),
 		breaker: breakerFor(name, deployment.generation, deployment.spec.canary.maxErrorRate),

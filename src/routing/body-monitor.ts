@@ -12,10 +12,29 @@
  * slow (`maxDurationMs` bounds the time spent waiting on the backend, not
  * the time the client takes to read).
  */
+
+import { clientWentAway } from "../backends/outcome";
 import { joinChunks } from "../lib/body";
 import { SseReader } from "../llm/sse";
 import { type Usage, usageOfText } from "../llm/usage";
-import { clientWentAway } from "./forward";
+
+/** True for an event stream (its events are read: TTFT, text, usage). */
+export function isEventStream(response: Response): boolean {
+	return (response.headers.get("content-type") ?? "").includes("text/event-stream");
+}
+
+/**
+ * True for an answer that streams by nature (event streams, JSON lines): the
+ * ones whose timing, mid-way failures and limits matter. A plain JSON answer
+ * is not, whatever its transfer (service bindings declare no length).
+ */
+export function isStreaming(response: Response): boolean {
+	const type = response.headers.get("content-type");
+	return (
+		type !== null &&
+		(type.includes("event-stream") || type.includes("ndjson") || type.includes("jsonl"))
+	);
+}
 
 export interface BodyReport {
 	/**

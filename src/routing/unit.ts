@@ -13,7 +13,6 @@
  * getSignedCookie, which imports the key on every call; the format is pinned
  * by a test that verifies cookies hono generated.
  */
-import type { Context } from "hono";
 import { generateSignedCookie } from "hono/cookie";
 import type { Assignment } from "../config/spec";
 import { hmacVerify } from "../lib/hmac";
@@ -31,12 +30,16 @@ export interface Unit {
 	fresh: boolean;
 }
 
-export async function unitOf(c: Context, assignment: Assignment, keys: SigningKeys): Promise<Unit> {
+export async function unitOf(
+	headers: Headers,
+	assignment: Assignment,
+	keys: SigningKeys,
+): Promise<Unit> {
 	if (assignment.unit === "header") {
-		const value = c.req.header(assignment.header);
+		const value = headers.get(assignment.header);
 		if (value && value.length <= MAX_HEADER_UNIT) return { id: value, fresh: false };
 	}
-	const cookie = await verifiedUnitCookie(c.req.raw.headers.get("cookie"), keys);
+	const cookie = await verifiedUnitCookie(headers.get("cookie"), keys);
 	if (cookie) return { id: cookie.id, fresh: cookie.keyId !== keys.current.id };
 	return { id: crypto.randomUUID(), fresh: true };
 }

@@ -7,11 +7,12 @@
  * 30 s after the response): a candidate still answering by then is cut off
  * and the pair is `not_comparable`, with the reason.
  */
+
+import type { BackendResult } from "../backends/outcome";
 import type { Comparison } from "../config/spec";
 import type { AnswerStats } from "../llm/answer";
 import type { Observation, Recorder } from "../metrics/observation";
 import type { BodyReport } from "../routing/body-monitor";
-import type { BackendResult } from "../routing/forward";
 import { compareOutputs } from "./compare";
 
 export interface ShadowCopy {

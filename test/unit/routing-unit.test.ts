@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { resolveUpstream } from "../../src/backends/registry";
 import { DeploymentSpec } from "../../src/config/spec";
 import { keyId, signingKeys } from "../../src/lib/keys";
-import { climbsOut, resolveUpstream } from "../../src/routing/forward";
 import { forwardHeaders, withoutCookie } from "../../src/routing/headers";
 import { signRequestId, unitTag, verifyRequestId } from "../../src/routing/request-id";
+import { climbsOut } from "../../src/routing/target";
 import { unitCookie, verifiedUnitCookie } from "../../src/routing/unit";
 import { compareOutputs, deepEqual } from "../../src/shadow/compare";
 
@@ -135,9 +136,11 @@ describe("upstream resolution", () => {
 			resolveUpstream(
 				backend({ url: "https://m.example/sentiment/v1/" }),
 				{},
-				"/predict",
-				"?x=1",
-				"https://edge",
+				{
+					restPath: "/predict",
+					search: "?x=1",
+					origin: "https://edge",
+				},
 			),
 		).toEqual({
 			url: "https://m.example/sentiment/v1/predict?x=1",
@@ -146,15 +149,10 @@ describe("upstream resolution", () => {
 
 	it("sends to a service binding by name, and reports a missing binding", () => {
 		const fetcher = { fetch: () => Promise.resolve(new Response()) };
-		const resolved = resolveUpstream(
-			backend({ service: "MODEL" }),
-			{ MODEL: fetcher },
-			"/p",
-			"",
-			"https://edge",
-		);
+		const target = { restPath: "/p", search: "", origin: "https://edge" };
+		const resolved = resolveUpstream(backend({ service: "MODEL" }), { MODEL: fetcher }, target);
 		expect(resolved).toMatchObject({ url: "https://edge/p", fetcher });
-		expect(resolveUpstream(backend({ service: "NOPE" }), {}, "/p", "", "https://edge")).toEqual({
+		expect(resolveUpstream(backend({ service: "NOPE" }), {}, target)).toEqual({
 			error: "service binding NOPE is not configured",
 		});
 	});
@@ -250,7 +248,7 @@ describe("shadow output comparison", () => {
 
 describe("request targets", () => {
 	it("splits a URL into origin, raw path and query without decoding", async () => {
-		const { requestTarget } = await import("../../src/routing/forward");
+		const { requestTarget } = await import("../../src/routing/target");
 		expect(requestTarget("https://edge.example.com/v1/models/a/p%2Fq?x=1&y=%20#frag")).toEqual({
 			origin: "https://edge.example.com",
 			path: "/v1/models/a/p%2Fq",

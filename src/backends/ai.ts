@@ -1,12 +1,15 @@
 /**
- * Workers AI as a backend: an OpenAI-compatible request goes to the `AI`
- * binding's `run` (through an AI Gateway when the spec names one), and its
- * answer comes back OpenAI-compatible — a `chat.completion` object, or SSE
- * `chat.completion.chunk` events for `stream: true` — so clients and the
- * body monitor see one protocol whatever serves them.
+ * `ai`: a Workers AI model as a backend. An OpenAI-compatible request goes
+ * to the `AI` binding's `run` (through an AI Gateway when the spec names
+ * one), and its answer comes back OpenAI-compatible — a `chat.completion`
+ * object, or SSE `chat.completion.chunk` events for `stream: true` — so
+ * clients and the body monitor see one protocol whatever serves them. The
+ * model has no path: the rest of the path and the query are not sent. The
+ * binding is the credential (no `auth`), and its answers always carry token
+ * usage, so they are always read for it.
  */
-
 import { logError } from "../lib/log";
+import type { BackendAdapter, ForwardInit, Upstream } from "./types";
 
 /** The part of the AI binding Switchyard calls. */
 export interface AiRunner {
@@ -17,6 +20,40 @@ export function isAiRunner(value: unknown): value is AiRunner {
 	return (
 		typeof value === "object" && value !== null && typeof Reflect.get(value, "run") === "function"
 	);
+}
+
+class AiUpstream implements Upstream {
+	readonly credentialed = false;
+
+	constructor(
+		readonly runner: AiRunner,
+		readonly model: { model: string; gateway?: string },
+	) {}
+
+	send(init: ForwardInit, signal: AbortSignal): Promise<Response> {
+		// The AI binding takes no signal: race it, so it still times out.
+		return Promise.race([runAi(this.runner, this.model, init.body), rejectOnAbort(signal)]);
+	}
+}
+
+export const aiBackend: BackendAdapter<"ai"> = {
+	kind: "ai",
+	matches: (backend) => backend.ai !== undefined,
+	resolve(backend, env) {
+		const runner: unknown = Reflect.get(env, "AI");
+		if (!isAiRunner(runner) || backend.ai === undefined)
+			return { error: "the AI binding is not configured" };
+		return new AiUpstream(runner, backend.ai);
+	},
+	readsUsage: () => true,
+};
+
+/** Rejects when the signal aborts (a call that ignores its signal still times out). */
+function rejectOnAbort(signal: AbortSignal): Promise<never> {
+	return new Promise((_, reject) => {
+		if (signal.aborted) reject(signal.reason);
+		else signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+	});
 }
 
 const encoder = new TextEncoder();
