@@ -15,8 +15,9 @@ import { cpus } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
 import type { WorkerOptions } from "miniflare";
+import { DEFAULT_SHARDS } from "../../src/config/shards";
 import type { DeploymentSpecInput } from "../../src/config/spec";
-import { DEFAULT_SHARDS, type ShardPush } from "../../src/ingest/protocol";
+import type { ShardPush } from "../../src/ingest/protocol";
 import { capacity } from "../capacity/model";
 import {
 	buildRouter,

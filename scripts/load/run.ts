@@ -15,8 +15,8 @@
  * isolates' first shards and the repeated feedback are drawn from it.
  */
 import { join } from "node:path";
+import { DEFAULT_SHARDS } from "../../src/config/shards";
 import {
-	DEFAULT_SHARDS,
 	type FeedbackItem,
 	type IngestAck,
 	type ShardBatch,

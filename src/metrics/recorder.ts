@@ -16,9 +16,9 @@
  * METRICS_BATCH_SIZE feedback values, not by traffic.
  */
 import { settingsOf } from "../config/settings";
+import { DEFAULT_SHARDS } from "../config/shards";
 import {
 	batchId,
-	DEFAULT_SHARDS,
 	type FeedbackItem,
 	type IngestAck,
 	type ShardBatch,

@@ -2,7 +2,8 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { vi } from "vitest";
-import { DEFAULT_SHARDS, shardName } from "../../src/ingest/protocol";
+import { DEFAULT_SHARDS } from "../../src/config/shards";
+import { shardName } from "../../src/ingest/protocol";
 import { mergeRows, type VariantAggregate } from "../../src/metrics/aggregate";
 import { recorderIdle } from "../../src/metrics/recorder";
 
