@@ -266,7 +266,7 @@ export class Authority {
 		try {
 			return await readDeployment(this.kv, this.name);
 		} catch (error) {
-			log("kv_read_failed", this.name, error);
+			logError("kv_read_failed", { deployment: this.name, message: String(error) });
 			return null;
 		}
 	}
@@ -287,14 +287,10 @@ export class Authority {
 			await write();
 			return true;
 		} catch (error) {
-			log(event, this.name, error);
+			logError(event, { deployment: this.name, message: String(error) });
 			return false;
 		}
 	}
 }
 
 class DryRun extends Error {}
-
-function log(event: string, deployment: string, error: unknown): void {
-	logError(event, { deployment, message: String(error) });
-}

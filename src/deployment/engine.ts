@@ -11,6 +11,7 @@ import type { ConfigIssue } from "../config/parse";
 import { backendIdentity, type DeploymentSpec } from "../config/spec";
 import { type Actor, PENDING, type RolloutState } from "../config/state";
 import { type Json, toJson } from "../lib/json";
+import { logWarn } from "../lib/log";
 import { type AnalysisReport, analyze, EMPTY_MEMORY } from "../rollout/analysis";
 import { type Decision, decide } from "../rollout/controller";
 import { type ReconcileInput, reconcile, sameState } from "../rollout/reconcile";
@@ -165,14 +166,11 @@ function reconcileWithKv(
 		});
 	}
 	if (result.stale) {
-		console.warn(
-			JSON.stringify({
-				level: "warn",
-				event: "stale_state_ignored",
-				revision: result.stale.revision,
-				published: result.stale.published,
-			}),
-		);
+		logWarn("stale_state_ignored", {
+			deployment: record.spec?.name,
+			revision: result.stale.revision,
+			published: result.stale.published,
+		});
 	}
 	if (result.handledRaw !== undefined) record.handledRaw = result.handledRaw;
 	if (result.kv === "published") {

@@ -233,13 +233,13 @@ export class DeploymentObject extends DurableObject<Env> {
 		try {
 			this.retain(now);
 		} catch (error) {
-			log("retention_failed", this.name, error);
+			logError("retention_failed", { deployment: this.name, message: String(error) });
 			scheduleJob(this.ctx.storage.sql, "retention", now + RETENTION_RETRY_MS);
 		}
 		try {
 			await this.deliverDue(now);
 		} catch (error) {
-			log("outbox_failed", this.name, error);
+			logError("outbox_failed", { deployment: this.name, message: String(error) });
 		}
 		await this.rearm();
 	}
@@ -298,7 +298,7 @@ export class DeploymentObject extends DurableObject<Env> {
 					const outcome = await send(delivery, context);
 					recordAttempt(sql, delivery, outcome, Date.now(), policy);
 					if (!outcome.ok) {
-						log("webhook_failed", this.name, outcome.error);
+						logError("webhook_failed", { deployment: this.name, message: String(outcome.error) });
 						// Later events to this target wait for this one: receivers see them in order.
 						return;
 					}
@@ -327,8 +327,4 @@ export class DeploymentObject extends DurableObject<Env> {
 		await this.armBy(jobDue(sql, "retention") ?? Date.now());
 		this.#retentionScheduled = true;
 	}
-}
-
-function log(event: string, deployment: string, error: unknown): void {
-	logError(event, { deployment, message: String(error) });
 }
