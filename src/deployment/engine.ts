@@ -17,9 +17,9 @@ import { type Decision, decide } from "../rollout/controller";
 import { type ReconcileInput, reconcile, sameState } from "../rollout/reconcile";
 import { type AdminAction, applyAction } from "../rollout/transitions";
 import type { Variant } from "../routing/assign";
+import { rowsFor } from "./analysis-rows";
 import { enqueueEvent } from "./outbox";
 import { appendAudit, loadRollout, notePublished, type RolloutRecord, saveRollout } from "./record";
-import { windowsFor } from "./windows";
 
 /** What KV held when the operation started; null when it could not be read. */
 export type Snapshot = KvDeployment | null;
@@ -293,7 +293,7 @@ export function look(sql: SqlStorage, kvSnapshot: Snapshot, now: number): LookRe
 	}
 	const notes: Notes = { queued: 0 };
 	let state = reconcileWithKv(sql, record, snapshot, now, notes);
-	const { report, memory } = analyze(spec, state, windowsFor(sql, state, now), record.memory, now);
+	const { report, memory } = analyze(spec, state, rowsFor(sql, state, now), record.memory, now);
 	const decision = decide(spec, state, report, now);
 	if (decision.next) {
 		announce(sql, spec, notes, {

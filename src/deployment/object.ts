@@ -25,7 +25,7 @@ import type { ShardCursor, ShardPush } from "../ingest/protocol";
 import { logError } from "../lib/log";
 import type { AggregateRow, FeedbackAggregate } from "../metrics/aggregate";
 import type { IngestBatch } from "../metrics/batch";
-import { MINUTE_MS, minuteRange } from "../metrics/windows";
+import { MINUTE_MS, minuteRange } from "../metrics/minutes";
 import { ALARM_MIGRATIONS, clearJob, jobDue, nextAlarm, scheduleJob } from "./alarm-jobs";
 import { ANSWER_MIGRATIONS } from "./answer-tables";
 import {
@@ -40,7 +40,7 @@ import {
 	aggregateRows,
 	applyRetention,
 	capShadowSamples,
-	feedbackWindow,
+	feedbackTotals,
 	hasData,
 	ingestBatch,
 	METRICS_MIGRATIONS,
@@ -208,7 +208,7 @@ export class DeploymentObject extends DurableObject<Env> {
 	/** Feedback moments per variant for requests in [fromMs, toMs), minute-aligned. */
 	feedback(fromMs: number, toMs: number): FeedbackAggregate {
 		this.foldStaged();
-		return feedbackWindow(this.ctx.storage.sql, ...minuteRange(fromMs, toMs));
+		return feedbackTotals(this.ctx.storage.sql, ...minuteRange(fromMs, toMs));
 	}
 
 	/** Per-minute series per variant over [fromMs, toMs). */

@@ -27,7 +27,7 @@ import { DurableObject } from "cloudflare:workers";
 import { settingsOf } from "../config/settings";
 import { migrate } from "../deployment/sql-migrations";
 import { logError } from "../lib/log";
-import { MINUTE_MS } from "../metrics/windows";
+import { MINUTE_MS } from "../metrics/minutes";
 import {
 	type FeedbackItem,
 	type IngestAck,

@@ -7,9 +7,8 @@
  */
 import type { FeedbackItem, IngestRow, ShadowSample, ShardBatch } from "../ingest/protocol";
 import { addComparison, addObservation, emptyAggregate } from "./aggregate";
+import { MINUTE_MS } from "./minutes";
 import type { Observation, ObservedVariant, ShadowComparison } from "./observation";
-
-import { MINUTE_MS } from "./windows";
 
 export type { IngestRow, ShadowSample };
 export { MINUTE_MS };

@@ -253,9 +253,9 @@ describe("the /admin dashboard", () => {
 
 		await page.click('#approval button[data-action="approve"]');
 		await expect.poll(() => page.textContent("#history"), UI).toMatch(/admin:approve/);
-		// An approval restarts the step's window (state.since, by minute): when it lands in a later
-		// minute than the step's traffic, the step waits for its minimum requests again. Traffic
-		// after the approval and a cron run promote it either way.
+		// An approval sets the state's since, from which the step's requests are counted (by
+		// minute): when it lands in a later minute than the step's traffic, the step waits for its
+		// minimum requests again. Traffic after the approval and a cron run promote it either way.
 		await traffic("dash-canary", 120, () => "a great day");
 		await waitForRequests("dash-canary", 240);
 		await fetch(`${stack.url}/cdn-cgi/handler/scheduled?cron=*+*+*+*+*`);
