@@ -63,7 +63,8 @@ describe("the logger", () => {
 			if (name === join("lib", "log.ts")) continue;
 			const text = readFileSync(file, "utf8");
 			if (/\bconsole\.\w+\(/.test(text)) elsewhere.push(`${name}: console`);
-			if (/\bfunction log(Error|Warn|Info)?\s*\(/.test(text)) elsewhere.push(`${name}: function log`);
+			if (/\bfunction log(Error|Warn|Info)?\s*\(/.test(text))
+				elsewhere.push(`${name}: function log`);
 		}
 		expect(elsewhere).toEqual([]);
 	});
