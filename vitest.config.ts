@@ -43,6 +43,18 @@ function chat(name: string, knobs: Record<string, string>) {
 	};
 }
 
+/**
+ * Test and hook timeouts are guards against a hang, not time budgets: tests
+ * wait for conditions (test/helpers/wait.ts), and on a loaded machine (other
+ * suites running, CPU-bound neighbours) the same work takes several times
+ * longer. Vitest's 5 s default failed there.
+ */
+const GUARDS = {
+	testTimeout: 60_000,
+	hookTimeout: 60_000,
+	expect: { poll: { timeout: 30_000, interval: 50 } },
+};
+
 export default defineConfig({
 	test: {
 		// Worker logs (controller runs, expected errors) only for tests that fail.
@@ -53,6 +65,7 @@ export default defineConfig({
 					name: "unit",
 					include: ["test/unit/**/*.test.ts"],
 					environment: "node",
+					...GUARDS,
 				},
 			},
 			{
@@ -60,6 +73,7 @@ export default defineConfig({
 					name: "scripts",
 					include: ["test/scripts/**/*.test.ts", "test/browser/**/*.test.ts"],
 					environment: "node",
+					...GUARDS,
 					testTimeout: 120_000,
 					hookTimeout: 180_000,
 				},
@@ -138,6 +152,7 @@ export default defineConfig({
 					include: ["test/integration/**/*.test.ts"],
 					globalSetup: ["./test/global-setup.ts", "./test/setup/http-backend.ts"],
 					setupFiles: ["./test/setup/drain.ts"],
+					...GUARDS,
 				},
 			},
 		],

@@ -17,6 +17,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ZodError } from "zod";
 import { toIssues } from "./config/parse";
+import { logError } from "./lib/log";
 
 /**
  * Every error code the worker answers with, and its one status. Add a code
@@ -154,9 +155,7 @@ export const onError: ErrorHandler = (error) => {
 		);
 	}
 	const requestId = crypto.randomUUID();
-	console.error(
-		JSON.stringify({ level: "error", event: "unhandled_error", requestId, message: String(error) }),
-	);
+	logError("unhandled_error", { requestId, message: String(error) });
 	return errorResponse(500, "internal_error", "something went wrong at the edge", undefined, {
 		"x-request-id": requestId,
 	});

@@ -1,8 +1,10 @@
 /**
  * Builds the demo model workers (and the test-only echo backend) from
- * TypeScript with esbuild, for the workers project's auxiliary workers.
- * Runs in Node before the pool starts.
+ * TypeScript with esbuild, for the workers project's auxiliary workers, and
+ * the dashboard's browser script the router imports (the plugin does not run
+ * wrangler's custom build). Runs in Node before the pool starts.
  */
+import { spawnSync } from "node:child_process";
 import { build } from "esbuild";
 
 export const MODEL_BUILDS = {
@@ -19,6 +21,10 @@ export const MODEL_BUILDS = {
 export const BUILD_DIR = "dist/test-workers";
 
 export default async function setup(): Promise<void> {
+	const dashboard = spawnSync(process.execPath, ["scripts/build-dashboard.mjs"], {
+		encoding: "utf8",
+	});
+	if (dashboard.status !== 0) throw new Error(`dashboard build failed:\n${dashboard.stderr}`);
 	await Promise.all(
 		Object.entries(MODEL_BUILDS).map(([name, entry]) =>
 			build({

@@ -5,6 +5,7 @@
  * plain `wrangler deploy` bundle.
  */
 import worker, { DeploymentObject, IngestShard } from "../../src/index";
+import { recorderIdle } from "../../src/metrics/recorder";
 
 export { DeploymentObject, IngestShard };
 
@@ -84,7 +85,8 @@ export default {
 	async fetch(request, env, ctx) {
 		const url = new URL(request.url);
 		if (url.pathname === "/__bench/counters") {
-			const snapshot = { ...counters };
+			// idle: every observation recorded so far has been flushed (the bench waits for it).
+			const snapshot = { ...counters, idle: recorderIdle() };
 			if (url.searchParams.has("reset"))
 				for (const key of Object.keys(counters) as (keyof typeof counters)[]) counters[key] = 0;
 			return Response.json(snapshot);

@@ -15,8 +15,9 @@ import { cpus } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
 import type { WorkerOptions } from "miniflare";
+import { DEFAULT_SHARDS } from "../../src/config/shards";
 import type { DeploymentSpecInput } from "../../src/config/spec";
-import { DEFAULT_SHARDS, type ShardPush } from "../../src/ingest/protocol";
+import type { ShardPush } from "../../src/ingest/protocol";
 import { capacity } from "../capacity/model";
 import {
 	buildRouter,
@@ -195,17 +196,19 @@ async function collectCookies(url: string, count: number): Promise<string[]> {
 	return cookies;
 }
 
+/** Saturation for `options.duration` seconds, or until `amount` requests when given. */
 async function load(
 	url: string,
 	path: string,
 	cookies: string[],
 	options: BenchOptions,
+	amount?: number,
 ): Promise<Phase> {
 	let next = 0;
 	const result = await autocannon({
 		url,
 		connections: options.connections,
-		duration: options.duration,
+		...(amount === undefined ? { duration: options.duration } : { amount }),
 		requests: [
 			{
 				method: "POST",
@@ -343,6 +346,29 @@ function workers(
 	];
 }
 
+/** Predictions per counting phase: three full batches of observations (six for a shadow). */
+const COUNTED_PREDICTIONS = 3000;
+
+interface Counters {
+	predictions: number;
+	kvRequests: number;
+	kvKeysRead: number;
+	doRequests: number;
+	ingestRequests: number;
+	idle: boolean;
+}
+
+/** The instrumented router's counters once its recorder has nothing pending or in flight. */
+async function flushedCounters(url: string, guardMs = 60_000): Promise<Counters> {
+	const deadline = Date.now() + guardMs;
+	for (;;) {
+		const c = (await (await fetch(`${url}/__bench/counters`)).json()) as Counters;
+		if (c.idle) return c;
+		if (Date.now() > deadline) throw new Error("the router's recorder never went idle");
+		await new Promise((resolve) => setTimeout(resolve, 100));
+	}
+}
+
 async function countPlatformOps(
 	options: BenchOptions,
 	built: { instrumented: string; stub: string; bare: string },
@@ -363,15 +389,13 @@ async function countPlatformOps(
 		const counts: Record<string, PlatformCounts> = {};
 		for (const name of ["bench-canary", "bench-shadow"]) {
 			await fetch(`${url}/__bench/counters?reset`);
-			const seconds = Math.max(3, options.duration);
-			await load(url, `/v1/models/${name}/predict`, cookies, { ...options, duration: seconds });
-			const c = (await (await fetch(`${url}/__bench/counters`)).json()) as {
-				predictions: number;
-				kvRequests: number;
-				kvKeysRead: number;
-				doRequests: number;
-				ingestRequests: number;
-			};
+			// A fixed number of predictions, a whole number of batches, counted once the recorder
+			// has flushed them: how many flushes fall inside a fixed time window depends on the
+			// machine's speed (a loaded one made none in 3 s).
+			const started = performance.now();
+			await load(url, `/v1/models/${name}/predict`, cookies, options, COUNTED_PREDICTIONS);
+			const c = await flushedCounters(url);
+			const seconds = (performance.now() - started) / 1000;
 			const per1000 = (x: number) => (c.predictions > 0 ? (1000 * x) / c.predictions : 0);
 			// Miniflare runs one isolate; a shadow prediction records two observations.
 			const observationsPerPrediction = name === "bench-shadow" ? 2 : 1;

@@ -22,7 +22,7 @@
  * wall time per request are inputs, not measurements.
  */
 import { type Settings, settingsOf } from "../../src/config/settings";
-import { DEFAULT_SHARDS, MAX_SHARDS } from "../../src/ingest/protocol";
+import { DEFAULT_SHARDS, MAX_SHARDS } from "../../src/config/shards";
 import { flushCycleMs } from "../../src/metrics/flush-rule";
 import { DURABLE_OBJECTS, KV, LIMITS, PRICES_READ_ON, WORKERS } from "./prices";
 

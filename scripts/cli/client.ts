@@ -1,21 +1,12 @@
 /**
- * The admin API client: hono's typed client over the API's own type
- * (`hc<AdminApi>`), so every request and response is typed from the routes
- * themselves, never cast. Configured by SWITCHYARD_URL and SWITCHYARD_TOKEN.
+ * The CLI's admin API client: the shared typed client (src/admin/client.ts,
+ * `hc<AdminApi>`) at SWITCHYARD_URL with SWITCHYARD_TOKEN, and an
+ * unreachable edge reported as an {@link ApiError} like any other failure.
  */
-import { hc, type InferResponseType } from "hono/client";
-import type { AdminApi } from "../../src/admin/api";
+import { ApiError, createAdminClient } from "../../src/admin/client";
 
-export class ApiError extends Error {
-	constructor(
-		readonly status: number,
-		readonly code: string,
-		message: string,
-		readonly details?: unknown,
-	) {
-		super(message);
-	}
-}
+export type { DeploymentDetail, WireReport } from "../../src/admin/client";
+export { ApiError };
 
 export interface ClientOptions {
 	url: string;
@@ -23,39 +14,11 @@ export interface ClientOptions {
 	fetch?: typeof fetch;
 }
 
-/** The error envelope `{"error": {"code", "message", "details"?}}`, or the text of anything else. */
-/** What the client needs of a response to judge it (hono's ClientResponse has it). */
-interface Answer {
-	ok: boolean;
-	status: number;
-	statusText: string;
-	text(): Promise<string>;
-}
-
-async function errorOf(response: Answer): Promise<ApiError> {
-	const text = await response.text();
-	let envelope: { error?: { code?: unknown; message?: unknown; details?: unknown } } = {};
-	try {
-		const parsed: unknown = JSON.parse(text);
-		if (parsed && typeof parsed === "object") envelope = parsed;
-	} catch {
-		// not JSON: keep the text
-	}
-	const code = envelope.error?.code;
-	const message = envelope.error?.message;
-	return new ApiError(
-		response.status,
-		typeof code === "string" ? code : `http_${response.status}`,
-		typeof message === "string" ? message : text.slice(0, 200) || response.statusText,
-		envelope.error?.details,
-	);
-}
-
 export function createClient(options: ClientOptions) {
 	const base = options.url.replace(/\/+$/, "");
 	const doFetch = options.fetch ?? fetch;
-	const api = hc<AdminApi>(`${base}/admin/api`, {
-		headers: { authorization: `Bearer ${options.token}` },
+	const { api, ok } = createAdminClient(`${base}/admin/api`, {
+		token: options.token,
 		fetch: async (input: RequestInfo | URL, init?: RequestInit) => {
 			try {
 				return await doFetch(input, init);
@@ -64,19 +27,7 @@ export function createClient(options: ClientOptions) {
 			}
 		},
 	});
-	/** The response itself when it is 2xx, else the API's error. */
-	async function ok<R extends Answer>(call: Promise<R>): Promise<R> {
-		const response = await call;
-		if (!response.ok) throw await errorOf(response);
-		return response;
-	}
 	return { base, api, ok };
 }
 
 export type Client = ReturnType<typeof createClient>;
-
-type Api = ReturnType<typeof hc<AdminApi>>;
-/** `GET /admin/api/deployments/:name` as the client receives it. */
-export type DeploymentDetail = InferResponseType<Api["deployments"][":name"]["$get"], 200>;
-/** The analysis report as it crosses the wire. */
-export type WireReport = NonNullable<DeploymentDetail["analysis"]>;

@@ -15,8 +15,8 @@
  * isolates' first shards and the repeated feedback are drawn from it.
  */
 import { join } from "node:path";
+import { DEFAULT_SHARDS } from "../../src/config/shards";
 import {
-	DEFAULT_SHARDS,
 	type FeedbackItem,
 	type IngestAck,
 	type ShardBatch,
@@ -115,9 +115,17 @@ export async function runIngestLoad(options: LoadOptions): Promise<LoadResult> {
 	try {
 		const shards = await stack.miniflare.getDurableObjectNamespace("INGEST");
 		const objects = await stack.miniflare.getDurableObjectNamespace("DEPLOYMENT");
-		const shardStub = (index: number) =>
-			shards.get(shards.idFromName(shardName(DEPLOYMENT, index))) as unknown as ShardStub;
-		const object = objects.get(objects.idFromName(DEPLOYMENT)) as unknown as ObjectStub;
+		// Stubs and their methods resolved once, before the load: the first use of each Miniflare
+		// proxy (a stub, a method) is a synchronous round trip through a worker thread, which on a
+		// loaded machine has failed Miniflare's own message-id check; calls after it are async.
+		const ingestTo = Array.from(
+			{ length: options.shards },
+			(_, index) =>
+				(shards.get(shards.idFromName(shardName(DEPLOYMENT, index))) as unknown as ShardStub)
+					.ingest,
+		);
+		const stub = objects.get(objects.idFromName(DEPLOYMENT)) as unknown as ObjectStub;
+		const object = { aggregates: stub.aggregates, feedback: stub.feedback };
 
 		const random = createRandom(options.seed);
 		const start = Math.floor(Date.now() / MINUTE) * MINUTE;
@@ -133,7 +141,9 @@ export async function runIngestLoad(options: LoadOptions): Promise<LoadResult> {
 				calls[shard] = (calls[shard] ?? 0) + 1;
 				if (clock.now() >= warmUp && clock.now() < end)
 					measured[shard] = (measured[shard] ?? 0) + 1;
-				return shardStub(shard).ingest(batches);
+				const ingest = ingestTo[shard];
+				if (!ingest) throw new Error(`no shard ${shard}`);
+				return ingest(batches);
 			},
 			later: clock.later,
 			keep: clock.keep,

@@ -29,6 +29,7 @@
  */
 
 import { logError as log } from "../lib/log";
+import { nameOfKey } from "./keys";
 import { parseSpecFor, parseState, readIndex, readRaw } from "./kv";
 import type { ConfigIssue, Parsed } from "./parse";
 import type { DeploymentSpec } from "./spec";
@@ -284,14 +285,19 @@ function update<T>(
 	if (parsed.ok) {
 		slot.issues = undefined;
 		if (!accept(parsed.value, slot.good)) {
-			log("stale_config_ignored", { key });
+			log("stale_config_ignored", { deployment: nameOfKey(key), key });
 			return false;
 		}
 		slot.good = parsed.value;
 		return true;
 	}
 	slot.issues = parsed.issues;
-	log("invalid_config", { key, keptLastGood: slot.good !== undefined, issues: parsed.issues });
+	log("invalid_config", {
+		deployment: nameOfKey(key),
+		key,
+		keptLastGood: slot.good !== undefined,
+		issues: parsed.issues,
+	});
 	return false;
 }
 

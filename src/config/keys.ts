@@ -6,3 +6,5 @@ export const INDEX_KEY = "index:deployments";
 
 export const specKey = (name: string) => `${SPEC_PREFIX}${name}`;
 export const stateKey = (name: string) => `${STATE_PREFIX}${name}`;
+/** The deployment a spec or state key belongs to. */
+export const nameOfKey = (key: string) => key.slice(key.indexOf(":") + 1);

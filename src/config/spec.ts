@@ -5,9 +5,9 @@
  * every other field from the defaults below.
  */
 import { z } from "zod";
-import { DEFAULT_SHARDS, MAX_SHARDS } from "../ingest/protocol";
-import { NOTIFY_EVENTS } from "../notify/events";
-import { isTimeZone, parseHours, WEEKDAYS } from "../rollout/step-windows";
+import { isTimeZone, parseHours, WEEKDAYS } from "./calendar";
+import { NOTIFY_EVENTS } from "./notify-events";
+import { DEFAULT_SHARDS, MAX_SHARDS } from "./shards";
 
 /** Deployment names: lowercase letters, digits and dashes, 1–63 characters. */
 export const DEPLOYMENT_NAME = /^[a-z0-9](?:[a-z0-9-]{0,62})$/;

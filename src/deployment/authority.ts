@@ -23,6 +23,7 @@ import { logError } from "../lib/log";
 import type { AnalysisReport } from "../rollout/analysis";
 import { analyze } from "../rollout/analysis";
 import { finalizedSpec } from "../rollout/transitions";
+import { rowsFor } from "./analysis-rows";
 import {
 	type ActInput,
 	type ActOutcome,
@@ -38,7 +39,6 @@ import {
 } from "./engine";
 import { nextDelivery } from "./outbox";
 import { type AuditEntry, loadRollout, readAudit, saveRollout } from "./record";
-import { windowsFor } from "./windows";
 
 /** A KV call slower than this has failed: reads fall back on the record, writes are retried. */
 const KV_DEADLINE_MS = 10_000;
@@ -192,7 +192,7 @@ export class Authority {
 			const state = reconciledState(record, snapshot, now, spec);
 			const analysis =
 				spec && state
-					? analyze(spec, state, windowsFor(sql, state, now), record.memory, now).report
+					? analyze(spec, state, rowsFor(sql, state, now), record.memory, now).report
 					: null;
 			return { spec, state, analysis, deleted: false, ...issues };
 		});
@@ -266,7 +266,7 @@ export class Authority {
 		try {
 			return await readDeployment(this.kv, this.name);
 		} catch (error) {
-			log("kv_read_failed", this.name, error);
+			logError("kv_read_failed", { deployment: this.name, message: String(error) });
 			return null;
 		}
 	}
@@ -287,14 +287,10 @@ export class Authority {
 			await write();
 			return true;
 		} catch (error) {
-			log(event, this.name, error);
+			logError(event, { deployment: this.name, message: String(error) });
 			return false;
 		}
 	}
 }
 
 class DryRun extends Error {}
-
-function log(event: string, deployment: string, error: unknown): void {
-	logError(event, { deployment, message: String(error) });
-}

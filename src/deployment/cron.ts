@@ -9,6 +9,7 @@
  * 4–6 s locally (`npm run bench`).
  */
 import { listDeploymentNames, readIndex, writeIndex } from "../config/kv";
+import { logError, logInfo } from "../lib/log";
 
 /**
  * Calls to deployment objects in flight at once: enough to overlap the
@@ -59,9 +60,7 @@ export async function runController(
 	// minute picks up specs written by hand and repairs a lost update.
 	if (!names) {
 		await writeIndex(env.CONFIG, list, await readIndex(env.CONFIG)).catch((error: unknown) =>
-			console.error(
-				JSON.stringify({ level: "error", event: "index_write_failed", message: String(error) }),
-			),
+			logError("index_write_failed", { message: String(error) }),
 		);
 	}
 	const run: ControllerRun = {
@@ -91,13 +90,8 @@ export async function runController(
 			run.failed.push({ name, error: String(error) });
 		}
 	});
-	console.log(
-		JSON.stringify({ level: "info", event: "controller_run", ...run, results: undefined }),
-	);
-	for (const { name, error } of run.failed) {
-		console.error(
-			JSON.stringify({ level: "error", event: "controller_failed", deployment: name, error }),
-		);
-	}
+	logInfo("controller_run", { ...run, results: undefined });
+	for (const { name, error } of run.failed)
+		logError("controller_failed", { deployment: name, error });
 	return run;
 }

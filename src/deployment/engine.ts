@@ -11,15 +11,16 @@ import type { ConfigIssue } from "../config/parse";
 import type { DeploymentSpec } from "../config/spec";
 import { type Actor, PENDING, type RolloutState } from "../config/state";
 import { type Json, toJson } from "../lib/json";
+import { logWarn } from "../lib/log";
 import { type AnalysisReport, analyze, EMPTY_MEMORY } from "../rollout/analysis";
 import { type Decision, decide } from "../rollout/controller";
 import { type ReconcileInput, reconcile, sameState } from "../rollout/reconcile";
 import { rebuckets, type SpecChangeRefusal, specChangeRefusal } from "../rollout/spec-change";
 import { restart } from "../rollout/state-machine";
 import { type AdminAction, applyAction } from "../rollout/transitions";
+import { rowsFor } from "./analysis-rows";
 import { enqueueEvent } from "./outbox";
 import { appendAudit, loadRollout, notePublished, type RolloutRecord, saveRollout } from "./record";
-import { windowsFor } from "./windows";
 
 /** What KV held when the operation started; null when it could not be read. */
 export type Snapshot = KvDeployment | null;
@@ -166,14 +167,11 @@ function reconcileWithKv(
 		});
 	}
 	if (result.stale) {
-		console.warn(
-			JSON.stringify({
-				level: "warn",
-				event: "stale_state_ignored",
-				revision: result.stale.revision,
-				published: result.stale.published,
-			}),
-		);
+		logWarn("stale_state_ignored", {
+			deployment: record.spec?.name,
+			revision: result.stale.revision,
+			published: result.stale.published,
+		});
 	}
 	if (result.handledRaw !== undefined) record.handledRaw = result.handledRaw;
 	if (result.kv === "published") {
@@ -290,7 +288,7 @@ export function look(sql: SqlStorage, kvSnapshot: Snapshot, now: number): LookRe
 	}
 	const notes: Notes = { queued: 0 };
 	let state = reconcileWithKv(sql, record, snapshot, now, notes);
-	const { report, memory } = analyze(spec, state, windowsFor(sql, state, now), record.memory, now);
+	const { report, memory } = analyze(spec, state, rowsFor(sql, state, now), record.memory, now);
 	const decision = decide(spec, state, report, now);
 	if (decision.next) {
 		announce(sql, spec, notes, {

@@ -286,7 +286,7 @@ export function feedbackMinutes(
  * Feedback moments per variant over minutes [fromMinute, toMinute) of the
  * requests they are about; with `epoch`, only that rollout's.
  */
-export function feedbackWindow(
+export function feedbackTotals(
 	sql: SqlStorage,
 	fromMinute: number,
 	toMinute: number,

@@ -26,7 +26,7 @@ import { fetcherOf } from "../lib/fetcher";
 import { logError } from "../lib/log";
 import type { AggregateRow, FeedbackAggregate } from "../metrics/aggregate";
 import type { IngestBatch } from "../metrics/batch";
-import { MINUTE_MS, minuteRange } from "../metrics/windows";
+import { MINUTE_MS, minuteRange } from "../metrics/minutes";
 import { ALARM_MIGRATIONS, clearJob, jobDue, nextAlarm, scheduleJob } from "./alarm-jobs";
 import { ANSWER_MIGRATIONS } from "./answer-tables";
 import {
@@ -41,7 +41,7 @@ import {
 	aggregateRows,
 	applyRetention,
 	capShadowSamples,
-	feedbackWindow,
+	feedbackTotals,
 	hasData,
 	ingestBatch,
 	METRICS_MIGRATIONS,
@@ -209,7 +209,7 @@ export class DeploymentObject extends DurableObject<Env> {
 	/** Feedback moments per variant for requests in [fromMs, toMs), minute-aligned. */
 	feedback(fromMs: number, toMs: number): FeedbackAggregate {
 		this.foldStaged();
-		return feedbackWindow(this.ctx.storage.sql, ...minuteRange(fromMs, toMs));
+		return feedbackTotals(this.ctx.storage.sql, ...minuteRange(fromMs, toMs));
 	}
 
 	/** Per-minute series per variant over [fromMs, toMs). */
@@ -234,13 +234,13 @@ export class DeploymentObject extends DurableObject<Env> {
 		try {
 			this.retain(now);
 		} catch (error) {
-			log("retention_failed", this.name, error);
+			logError("retention_failed", { deployment: this.name, message: String(error) });
 			scheduleJob(this.ctx.storage.sql, "retention", now + RETENTION_RETRY_MS);
 		}
 		try {
 			await this.deliverDue(now);
 		} catch (error) {
-			log("outbox_failed", this.name, error);
+			logError("outbox_failed", { deployment: this.name, message: String(error) });
 		}
 		await this.rearm();
 	}
@@ -294,7 +294,7 @@ export class DeploymentObject extends DurableObject<Env> {
 					const outcome = await send(delivery, context);
 					recordAttempt(sql, delivery, outcome, Date.now(), policy);
 					if (!outcome.ok) {
-						log("webhook_failed", this.name, outcome.error);
+						logError("webhook_failed", { deployment: this.name, message: String(outcome.error) });
 						// Later events to this target wait for this one: receivers see them in order.
 						return;
 					}
@@ -323,8 +323,4 @@ export class DeploymentObject extends DurableObject<Env> {
 		await this.armBy(jobDue(sql, "retention") ?? Date.now());
 		this.#retentionScheduled = true;
 	}
-}
-
-function log(event: string, deployment: string, error: unknown): void {
-	logError(event, { deployment, message: String(error) });
 }

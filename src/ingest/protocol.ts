@@ -16,15 +16,24 @@
  *   deployment object, which stages them exactly once by a cursor per shard
  *   and folds them into its tables at every look (see ingest/merge.ts).
  */
-import type { IngestRow, ShadowSample } from "../metrics/batch";
+import { MAX_SHARDS } from "../config/shards";
+import type { VariantAggregate } from "../metrics/aggregate";
+import type { ObservedVariant, ShadowComparison } from "../metrics/observation";
 import type { Moments } from "../stats";
 
-/**
- * Shards per deployment when the spec does not say. Warning: feedback
- * de-duplication is partitioned by it; see the spec's `ingest.shards`.
- */
-export const DEFAULT_SHARDS = 2;
-export const MAX_SHARDS = 64;
+/** An isolate's observations of one (minute, variant, threshold, epoch), folded. */
+export interface IngestRow {
+	/** Unix minute: floor(ms / 60,000). */
+	minute: number;
+	variant: ObservedVariant;
+	threshold: number;
+	/** The rollout (its startedAt, Unix ms) the observations belong to. */
+	epoch: number;
+	aggregate: VariantAggregate;
+}
+
+/** A shadow comparison kept as a sample (the deployment, threshold and epoch are the batch's). */
+export type ShadowSample = Omit<ShadowComparison, "deployment" | "threshold" | "epoch">;
 
 /** One feedback value, validated at the edge, on its way to the shard that de-duplicates it. */
 export interface FeedbackItem {

@@ -26,7 +26,8 @@
 import { DurableObject } from "cloudflare:workers";
 import { settingsOf } from "../config/settings";
 import { migrate } from "../deployment/sql-migrations";
-import { MINUTE_MS } from "../metrics/windows";
+import { logError } from "../lib/log";
+import { MINUTE_MS } from "../metrics/minutes";
 import {
 	type FeedbackItem,
 	type IngestAck,
@@ -127,7 +128,7 @@ export class IngestShard extends DurableObject<Env> {
 		}
 		if (verdicts.refused > 0) {
 			this.#full.set(shard, now + FULL_TTL_MS);
-			log("feedback_refused_full", this.ctx.id.name, verdicts.refused);
+			logError("feedback_refused_full", { ...about(this.ctx.id.name), detail: verdicts.refused });
 		}
 		if (forwarded > 0) await this.schedule("forward", now + settings.INGEST_FORWARD_MS);
 		await this.afterWrite(now);
@@ -145,7 +146,7 @@ export class IngestShard extends DurableObject<Env> {
 		const now = Date.now();
 		if (verdicts.refused > 0) {
 			this.#full.set(this.identity.shard, now + FULL_TTL_MS);
-			log("feedback_refused_full", this.ctx.id.name, verdicts.refused);
+			logError("feedback_refused_full", { ...about(this.ctx.id.name), detail: verdicts.refused });
 		}
 		if (verdicts.added > 0) await this.afterWrite(now);
 		return { full: budget.seen >= budget.limit };
@@ -175,7 +176,7 @@ export class IngestShard extends DurableObject<Env> {
 			try {
 				this.retain(now);
 			} catch (error) {
-				log("retention_failed", this.ctx.id.name, String(error));
+				logError("retention_failed", { ...about(this.ctx.id.name), detail: String(error) });
 				scheduleJob(sql, "retention", now + RETENTION_RETRY_MS);
 			}
 		}
@@ -202,7 +203,7 @@ export class IngestShard extends DurableObject<Env> {
 		} catch (error) {
 			const failures = (this.#failures.get(job) ?? 0) + 1;
 			this.#failures.set(job, failures);
-			log(`${job}_failed`, this.ctx.id.name, String(error));
+			logError(`${job}_failed`, { ...about(this.ctx.id.name), detail: String(error) });
 			const backoff = Math.min(
 				BACKOFF_MAX_MS,
 				Math.max(interval, BACKOFF_MIN_MS) * 2 ** (failures - 1),
@@ -329,6 +330,7 @@ function addVerdicts(into: FeedbackVerdicts, add: FeedbackVerdicts): void {
 	into.refused += add.refused;
 }
 
-function log(event: string, shard: string | undefined, detail: unknown): void {
-	console.error(JSON.stringify({ level: "error", event, shard, detail }));
+/** What a shard's log events say about it: its deployment and its name. */
+function about(shard: string | undefined): { deployment?: string; shard?: string } {
+	return { deployment: parseShardName(shard ?? "")?.deployment, shard };
 }

@@ -5,25 +5,13 @@
  * the latest shadow samples; and queued feedback values.
  * Pure; the recorder owns the buffers and the flushing.
  */
-import type { FeedbackItem, ShardBatch } from "../ingest/protocol";
-import { addComparison, addObservation, emptyAggregate, type VariantAggregate } from "./aggregate";
+import type { FeedbackItem, IngestRow, ShadowSample, ShardBatch } from "../ingest/protocol";
+import { addComparison, addObservation, emptyAggregate } from "./aggregate";
+import { MINUTE_MS } from "./minutes";
 import type { Observation, ObservedVariant, ShadowComparison } from "./observation";
 
-import { MINUTE_MS } from "./windows";
-
+export type { IngestRow, ShadowSample };
 export { MINUTE_MS };
-
-export interface IngestRow {
-	/** Unix minute: floor(ms / 60,000). */
-	minute: number;
-	variant: ObservedVariant;
-	threshold: number;
-	/** The rollout (its startedAt, Unix ms) the observations belong to. */
-	epoch: number;
-	aggregate: VariantAggregate;
-}
-
-export type ShadowSample = Omit<ShadowComparison, "deployment" | "threshold" | "epoch">;
 
 export interface IngestBatch {
 	rows: IngestRow[];

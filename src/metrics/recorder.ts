@@ -16,15 +16,16 @@
  * METRICS_BATCH_SIZE feedback values, not by traffic.
  */
 import { settingsOf } from "../config/settings";
+import { DEFAULT_SHARDS } from "../config/shards";
 import {
 	batchId,
-	DEFAULT_SHARDS,
 	type FeedbackItem,
 	type IngestAck,
 	type ShardBatch,
 	shardName,
 	shardOfFlush,
 } from "../ingest/protocol";
+import { logError } from "../lib/log";
 import { PendingBatch } from "./batch";
 import { type FlushLimits, flushDue } from "./flush-rule";
 import type { Observation, Recorder, ShadowComparison } from "./observation";
@@ -223,17 +224,13 @@ export class IngestBuffer {
 				this.#retained.set(deployment, [...(this.#retained.get(deployment) ?? []), ...keep]);
 				this.#armRetry(host, deployment);
 			}
-			console.error(
-				JSON.stringify({
-					level: "error",
-					event: "metrics_flush_failed",
-					deployment,
-					shard,
-					batches: entries.length,
-					action: keep.length > 0 ? "kept for a retry" : "dropped",
-					message: String(error),
-				}),
-			);
+			logError("metrics_flush_failed", {
+				deployment,
+				shard,
+				batches: entries.length,
+				action: keep.length > 0 ? "kept for a retry" : "dropped",
+				message: String(error),
+			});
 		}
 	}
 

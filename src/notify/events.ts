@@ -3,19 +3,9 @@
  * and which audit entry is which event. Pure.
  */
 
-export const NOTIFY_EVENTS = [
-	"start",
-	"step_up",
-	"awaiting_approval",
-	"approved",
-	"promote",
-	"abort",
-	"pause",
-	"resume",
-	"hold:srm",
-	"hold:underpowered",
-] as const;
-export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
+import type { NotifyEvent } from "../config/notify-events";
+
+export type { NotifyEvent };
 
 /** What the event mapping needs from an audit entry. */
 export interface AuditFact {

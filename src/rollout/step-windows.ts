@@ -11,9 +11,7 @@
  * @example
  * insideWindow({ timezone: "Europe/Berlin", days: ["mon"], hours: "09:00-17:00" }, Date.parse("2026-11-30T08:30:00Z")) // true (09:30 in Berlin)
  */
-
-export const WEEKDAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"] as const;
-export type Weekday = (typeof WEEKDAYS)[number];
+import { parseHours, WEEKDAYS, type Weekday } from "../config/calendar";
 
 export interface StepWindowPolicy {
 	/** IANA time zone, e.g. "Europe/Berlin". */
@@ -21,18 +19,6 @@ export interface StepWindowPolicy {
 	days: readonly Weekday[];
 	/** "HH:MM-HH:MM", local time. */
 	hours: string;
-}
-
-const HOURS = /^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]|24):([0-5]\d)$/;
-
-/** Start and end of "HH:MM-HH:MM" in minutes after local midnight; null when malformed or empty. */
-export function parseHours(hours: string): { start: number; end: number } | null {
-	const m = HOURS.exec(hours);
-	if (!m) return null;
-	const start = Number(m[1]) * 60 + Number(m[2]);
-	const end = Number(m[3]) * 60 + Number(m[4]);
-	if (end > 24 * 60 || end <= start) return null;
-	return { start, end };
 }
 
 const formats = new Map<string, Intl.DateTimeFormat>();
@@ -53,16 +39,6 @@ function formatFor(timezone: string): Intl.DateTimeFormat {
 		formats.set(timezone, format);
 	}
 	return format;
-}
-
-/** Whether the runtime knows this IANA time zone. */
-export function isTimeZone(timezone: string): boolean {
-	try {
-		formatFor(timezone);
-		return true;
-	} catch {
-		return false;
-	}
 }
 
 interface WallClock {

@@ -24,9 +24,9 @@ import { epochOf } from "../config/state";
 import { HttpError } from "../errors";
 import { shardOfUnit } from "../ingest/protocol";
 import { clientKey } from "../lib/address";
-import { readBody } from "../lib/body";
 import { signingKeys } from "../lib/keys";
 import { queueFeedback } from "../metrics/recorder";
+import { readBody } from "../request-body";
 import { verifyRequestId } from "../routing/request-id";
 import type { AppEnv } from "../types";
 

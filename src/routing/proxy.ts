@@ -7,8 +7,8 @@
  * backend it is served by.
  */
 import type { KvRolloutState } from "../config/state";
-import { readBody } from "../lib/body";
 import { signingKeys } from "../lib/keys";
+import { readBody } from "../request-body";
 import { startShadowCall } from "../shadow/copy";
 import { callWithFallback } from "./call";
 import { forwardHeaders } from "./headers";

@@ -4,11 +4,12 @@
  * `{ latency: { p95 } }`), and back. Used by the metrics export, the
  * report's per-variant summaries and the dashboard. Pure.
  */
+import type { MeasureValue } from "./measure-value";
 import { MEASURES } from "./registry";
-import type { Measure, MeasuredRow } from "./types";
 
-/** A measure's value, or a group of them ("latency": { "p95": … }). */
-export type MeasureValue = number | { [key: string]: MeasureValue };
+export { type MeasureValue, measureAt } from "./measure-value";
+
+import type { Measure, MeasuredRow } from "./types";
 
 /** Sets `value` at a dot path in `target`, creating the groups on the way. */
 function place(target: Record<string, MeasureValue>, path: string, value: number): void {
@@ -37,18 +38,4 @@ export function measuresOf(
 		if (value !== undefined && Number.isFinite(value)) place(values, measure.path, value);
 	}
 	return values;
-}
-
-/** A measure's value by its path ("latency.p95") in nested values, when present. */
-export function measureAt(
-	values: Record<string, MeasureValue | string>,
-	path: string,
-): number | undefined {
-	const [first, ...rest] = path.split(".");
-	let node: MeasureValue | string | undefined = values[first ?? ""];
-	for (const part of rest) {
-		if (typeof node !== "object") return undefined;
-		node = node[part];
-	}
-	return typeof node === "number" ? node : undefined;
 }

@@ -164,6 +164,9 @@ async function selectDeployment(page: Page, name: string) {
 
 const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
 const ms = (x: number) => `${x.toFixed(1)} ms`;
+/** An amount in the prices' currency (any: "¤"), three significant digits, at least two decimals. */
+const currency = (x: number) =>
+	`¤${x.toFixed(x === 0 ? 2 : Math.max(2, 2 - Math.floor(Math.log10(Math.abs(x)))))}`;
 const pval = (p: number) => (p >= 1e-4 ? p.toFixed(4) : p.toExponential(1));
 
 interface Guardrail {
@@ -249,8 +252,86 @@ describe("the /admin dashboard", () => {
 		await page.screenshot({ path: join(SCREENSHOTS, "canary.png"), fullPage: true });
 
 		await page.click('#approval button[data-action="approve"]');
+		await expect.poll(() => page.textContent("#history"), UI).toMatch(/admin:approve/);
+		// An approval sets the state's since, from which the step's requests are counted (by
+		// minute): when it lands in a later minute than the step's traffic, the step waits for its
+		// minimum requests again. Traffic after the approval and a cron run promote it either way.
+		await traffic("dash-canary", 120, () => "a great day");
+		await waitForRequests("dash-canary", 240);
+		await fetch(`${stack.url}/cdn-cgi/handler/scheduled?cron=*+*+*+*+*`);
 		await expect.poll(() => page.getAttribute("#detail-state", "data-status"), UI).toBe("promoted");
-		expect(await page.textContent("#history")).toMatch(/admin:approve/);
+		expect(errors).toEqual([]);
+		await page.close();
+	});
+
+	it("shows each guardrail in the unit its report row declares: p99 and TTFT in ms, cost in currency", async () => {
+		// A canary of the demo chat models with prices, guarding p95 and p99 latency, TTFT and cost.
+		await admin("PUT", "/deployments/dash-chat", {
+			name: "dash-chat",
+			strategy: "canary",
+			champion: {
+				version: "chat-v1",
+				service: "MODEL_CHAT",
+				price: { inputPer1M: 0.2, outputPer1M: 0.6 },
+			},
+			candidate: {
+				version: "chat-v2",
+				service: "MODEL_CHAT_V2",
+				price: { inputPer1M: 0.15, outputPer1M: 0.6 },
+			},
+			assignment: { unit: "header", header: "x-user-id" },
+			canary: {
+				steps: [50, 100],
+				minRequests: 20,
+				bakeSeconds: 3600,
+				latencyQuantiles: [0.95, 0.99],
+				ttft: {},
+				maxCostIncreasePct: 10,
+			},
+		});
+		await admin("POST", "/deployments/dash-chat/start");
+		for (let i = 0; i < 60; i++) {
+			const res = await fetch(`${stack.url}/v1/models/dash-chat/v1/chat/completions`, {
+				method: "POST",
+				headers: { "x-user-id": `user-${i}`, "content-type": "application/json" },
+				body: JSON.stringify({
+					// Prompts and answers of different lengths: costs that vary (a cost test needs variance).
+					messages: [{ role: "user", content: `question ${"and more ".repeat(i % 5)}${i}` }],
+					stream: true,
+					max_tokens: 2 + (i % 3),
+					stream_options: { include_usage: true },
+				}),
+			});
+			await res.arrayBuffer();
+		}
+		await waitForRequests("dash-chat", 60);
+		const { analysis } = await admin<{
+			analysis: { guardrails: (Guardrail & { label: string; unit: string })[] };
+		}>("GET", "/deployments/dash-chat");
+		const byName = new Map(analysis.guardrails.map((g) => [g.name, g]));
+		const { page, errors } = await openDashboard();
+		await selectDeployment(page, "dash-chat");
+		for (const [name, label, unit, format] of [
+			["latency_p99", "latency p99", "ms", ms],
+			["ttft_p95", "TTFT p95", "ms", ms],
+			["cost", "cost per request", "currency", currency],
+		] as const) {
+			const g = byName.get(name);
+			expect(g, name).toMatchObject({ label, unit });
+			if (!g) continue;
+			// Real values (not "—"): the formatting is what is under test.
+			expect(Number.isFinite(g.champion) && Number.isFinite(g.candidate), name).toBe(true);
+			const row = `#evidence tr[data-metric="${name}"]`;
+			expect(await page.textContent(`${row} th`)).toBe(label);
+			expect(await page.textContent(`${row} .champion`)).toBe(format(g.champion));
+			expect(await page.textContent(`${row} .candidate`)).toBe(format(g.candidate));
+		}
+		expect(await page.textContent('#evidence tr[data-metric="cost"] .champion')).toMatch(
+			/^¤0\.0\d+$/,
+		);
+		expect(await page.textContent('#evidence tr[data-metric="ttft_p95"] .margin')).toMatch(
+			/^\+\d+\.\d ms$/,
+		);
 		expect(errors).toEqual([]);
 		await page.close();
 	});

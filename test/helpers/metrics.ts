@@ -2,9 +2,11 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { vi } from "vitest";
-import { DEFAULT_SHARDS, shardName } from "../../src/ingest/protocol";
+import { DEFAULT_SHARDS } from "../../src/config/shards";
+import { shardName } from "../../src/ingest/protocol";
 import { mergeRows, type VariantAggregate } from "../../src/metrics/aggregate";
 import { recorderIdle } from "../../src/metrics/recorder";
+import { CONDITION } from "./wait";
 
 export function store(name: string) {
 	return env.DEPLOYMENT.getByName(name);
@@ -33,15 +35,12 @@ export async function waitForRequests(
 	count: number,
 	variants: ("champion" | "candidate" | "shadow")[] = ["champion", "candidate"],
 ) {
-	return vi.waitFor(
-		async () => {
-			const t = await totals(name);
-			const total = variants.reduce((s, v) => s + t[v].requests, 0);
-			if (total < count) throw new Error(`only ${total} of ${count} observations stored`);
-			return t;
-		},
-		{ timeout: 5000, interval: 25 },
-	);
+	return vi.waitFor(async () => {
+		const t = await totals(name);
+		const total = variants.reduce((s, v) => s + t[v].requests, 0);
+		if (total < count) throw new Error(`only ${total} of ${count} observations stored`);
+		return t;
+	}, CONDITION);
 }
 
 /**
@@ -50,15 +49,12 @@ export async function waitForRequests(
  * another batch, so waiting for the observations is not enough.
  */
 export async function waitForComparisons(name: string, count: number) {
-	return vi.waitFor(
-		async () => {
-			const t = await totals(name);
-			const done = t.shadow.compared + t.shadow.uncomparable;
-			if (done < count) throw new Error(`only ${done} of ${count} comparisons stored`);
-			return t;
-		},
-		{ timeout: 5000, interval: 25 },
-	);
+	return vi.waitFor(async () => {
+		const t = await totals(name);
+		const done = t.shadow.compared + t.shadow.uncomparable;
+		if (done < count) throw new Error(`only ${done} of ${count} comparisons stored`);
+		return t;
+	}, CONDITION);
 }
 
 /**
@@ -75,7 +71,7 @@ export async function waitForComparisons(name: string, count: number) {
 export async function settled(
 	name: string,
 	shards = DEFAULT_SHARDS,
-	timeout = 5000,
+	timeout: number = CONDITION.timeout,
 ): Promise<void> {
 	const held = async () => {
 		let rows = 0;

@@ -1,6 +1,6 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_SHARDS } from "../../src/ingest/protocol";
+import { DEFAULT_SHARDS } from "../../src/config/shards";
 import { emptyAggregate } from "../../src/metrics/aggregate";
 import type { IngestBatch } from "../../src/metrics/batch";
 import { addToHistogram } from "../../src/metrics/histogram";

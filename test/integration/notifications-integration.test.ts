@@ -7,8 +7,8 @@
 import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
+import { WEEKDAYS } from "../../src/config/calendar";
 import type { DeploymentSpecInput } from "../../src/config/spec";
-import { WEEKDAYS } from "../../src/rollout/step-windows";
 import { admin, adminJson } from "../helpers/admin";
 import { kvState, look, recordTraffic } from "../helpers/controller";
 import { spec, uniqueName } from "../helpers/edge";

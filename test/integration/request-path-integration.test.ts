@@ -16,6 +16,7 @@ import {
 	Visitor,
 } from "../helpers/edge";
 import { totals, waitForRequests } from "../helpers/metrics";
+import { CONDITION } from "../helpers/wait";
 
 async function json(response: Response): Promise<Record<string, unknown>> {
 	return (await response.json()) as Record<string, unknown>;
@@ -353,7 +354,7 @@ describe("shadow mode", () => {
 		expect(res.status).toBe(200);
 		expect(res.headers.get("x-model-variant")).toBe("champion");
 		await res.arrayBuffer();
-		await vi.waitFor(async () => expect((await gate("pending")).pending).toBe(1));
+		await vi.waitFor(async () => expect((await gate("pending")).pending).toBe(1), CONDITION);
 		expect((await totals(name)).shadow.requests).toBe(0);
 		expect((await gate("release")).released).toBe(1);
 		await waitForRequests(name, 1, ["shadow"]);

@@ -9,14 +9,12 @@ import { afterAll, vi } from "vitest";
 import { recorderIdle } from "../../src/metrics/recorder";
 import { writtenDeployments } from "../helpers/edge";
 import { settled } from "../helpers/metrics";
+import { CONDITION } from "../helpers/wait";
 
 afterAll(async () => {
-	await vi.waitFor(
-		() => {
-			if (!recorderIdle()) throw new Error("the recorder still has batches in flight");
-		},
-		{ timeout: 5000, interval: 20 },
-	);
+	await vi.waitFor(() => {
+		if (!recorderIdle()) throw new Error("the recorder still has batches in flight");
+	}, CONDITION);
 	for (const [name, shards] of writtenDeployments()) {
 		// Draining only: a deployment a test left unable to settle (deleted, failing) is not a failure here.
 		await settled(name, shards, 1000).catch(() => {});

@@ -12,9 +12,10 @@ import {
 	shardOfFlush,
 	shardOfUnit,
 } from "../../src/ingest/protocol";
+import { signingKeys } from "../../src/lib/keys";
 import { flushCycleMs, flushDue } from "../../src/metrics/flush-rule";
 import { IngestBuffer, type IngestHost } from "../../src/metrics/recorder";
-import { unitTag } from "../../src/routing/request-id";
+import { signRequestId, unitTag, verifyRequestId } from "../../src/routing/request-id";
 import { okObservation } from "../helpers/aggregates";
 
 const LIMITS = { batchSize: 10, flushMs: 5000 };
@@ -39,14 +40,46 @@ function recordingHost(clock: VirtualClock, answer: (call: number) => IngestAck 
 const OK: IngestAck = { duplicates: 0, full: [] };
 
 describe("shard choice", () => {
-	it("sends a unit's feedback to one shard, the same for every request id of the unit", () => {
-		fc.assert(
-			fc.property(fc.string(), fc.integer({ min: 1, max: 64 }), (unit, shards) => {
-				const shard = shardOfUnit(unitTag(unit), shards);
-				expect(shard).toBeGreaterThanOrEqual(0);
-				expect(shard).toBeLessThan(shards);
-				expect(shardOfUnit(unitTag(unit), shards)).toBe(shard);
-			}),
+	it("sends a unit's feedback to one shard, the same for every request id of the unit", async () => {
+		const keys = signingKeys({ SIGNING_KEY: "ingest-unit-signing-key" });
+		// Requests of one unit that differ in everything else a request id says.
+		const request = fc.record({
+			time: fc.integer({ min: 0, max: 2 ** 42 }),
+			candidate: fc.boolean(),
+			fallback: fc.boolean(),
+			pinned: fc.boolean(),
+		});
+		await fc.assert(
+			fc.asyncProperty(
+				fc.string(),
+				fc.integer({ min: 1, max: 64 }),
+				fc.array(request, { minLength: 2, maxLength: 5 }),
+				async (unit, shards, requests) => {
+					const shard = shardOfUnit(unitTag(unit), shards);
+					expect(shard).toBeGreaterThanOrEqual(0);
+					expect(shard).toBeLessThan(shards);
+					const ids = new Set<string>();
+					for (const r of requests) {
+						const id = await signRequestId(keys, {
+							deployment: "fb",
+							assigned: r.candidate ? "candidate" : "champion",
+							fallback: r.fallback,
+							diverted: false,
+							pinned: r.pinned,
+							failed: false,
+							time: r.time,
+							unit: unitTag(unit),
+						});
+						ids.add(id);
+						// What the feedback route does with a request id: the shard of the unit it names.
+						const claims = await verifyRequestId(keys, id);
+						expect(claims?.unit).toBe(unitTag(unit));
+						expect(shardOfUnit(claims?.unit ?? "", shards)).toBe(shard);
+					}
+					expect(ids.size).toBe(requests.length);
+				},
+			),
+			{ seed: 42, numRuns: 100 },
 		);
 	});
 

@@ -1,12 +1,11 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { parseHours, WEEKDAYS } from "../../src/config/calendar";
 import {
 	describeWindow,
 	insideWindow,
 	nextOpening,
-	parseHours,
 	type StepWindowPolicy,
-	WEEKDAYS,
 } from "../../src/rollout/step-windows";
 
 const berlin: StepWindowPolicy = {

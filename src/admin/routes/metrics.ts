@@ -5,6 +5,7 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
+import type { StoredShadowSample } from "../../deployment/metrics-tables";
 import { type DeploymentEnv, loadDeployment } from "../deployment";
 import { metricsRows, toCsv } from "../export";
 import { query } from "../validate";
@@ -36,13 +37,22 @@ const MetricsQuery = z
 		path: ["from"],
 	});
 
+/** A shadow sample as one NDJSON line: its time in ISO. */
+function wireSample(sample: StoredShadowSample) {
+	return { ...sample, time: new Date(sample.time).toISOString() };
+}
+/** One line of `/shadow-samples` (the dashboard reads these fields back). */
+export type WireShadowSample = ReturnType<typeof wireSample>;
+
 export const metrics = new Hono<DeploymentEnv>()
 	.get("/:name/metrics", loadDeployment, query(MetricsQuery), async (c) => {
 		const { name, object } = c.var.deployment;
 		const { from, to, format } = c.req.valid("query");
 		const rows = metricsRows(await object.series(from, to));
 		if (format === "csv") {
-			return c.body(toCsv(rows), 200, {
+			// c.text, not c.body: the typed client then knows `.json()` is the JSON branch's
+			// (the content type given here replaces text/plain).
+			return c.text(toCsv(rows), 200, {
 				"content-type": "text/csv; charset=utf-8",
 				"content-disposition": `attachment; filename="${name}-metrics.csv"`,
 			});
@@ -55,9 +65,7 @@ export const metrics = new Hono<DeploymentEnv>()
 		query(z.object({ limit: z.coerce.number().int().min(1).max(10_000).default(100) })),
 		async (c) => {
 			const samples = await c.var.deployment.object.shadowSamples(c.req.valid("query").limit);
-			const ndjson = samples
-				.map((s) => JSON.stringify({ ...s, time: new Date(s.time).toISOString() }))
-				.join("\n");
+			const ndjson = samples.map((s) => JSON.stringify(wireSample(s))).join("\n");
 			return c.body(ndjson.length > 0 ? `${ndjson}\n` : "", 200, {
 				"content-type": "application/x-ndjson; charset=utf-8",
 			});

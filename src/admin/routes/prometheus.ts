@@ -7,7 +7,7 @@ import { Hono } from "hono";
 import { listDeploymentNames, readDeployment } from "../../config/kv";
 import { pool } from "../../deployment/cron";
 import { mergeRows } from "../../metrics/aggregate";
-import { MINUTE_MS } from "../../metrics/windows";
+import { MINUTE_MS } from "../../metrics/minutes";
 import type { AppEnv } from "../../types";
 import { type DeploymentMetrics, prometheusText } from "../prometheus";
 

@@ -1,4 +1,4 @@
-/** Time windows over the per-minute tables. */
+/** Minute ranges over the per-minute tables. */
 export const MINUTE_MS = 60_000;
 
 /** Minutes overlapping [fromMs, toMs): a minute row m covers [m·60 s, (m + 1)·60 s). */
