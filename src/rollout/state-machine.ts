@@ -16,6 +16,11 @@ export interface Change {
 	reason: string;
 	actor: Actor;
 	now: number;
+	/**
+	 * Keep `since`: the change does not start a new period (an approval lets
+	 * the current step through; its bake time and request counts go on).
+	 */
+	keepSince?: boolean;
 }
 
 /**
@@ -34,7 +39,7 @@ export function advance(
 		approved: undefined,
 		pausedFrom: undefined,
 		...patch,
-		since: new Date(change.now).toISOString(),
+		since: change.keepSince && state.since ? state.since : new Date(change.now).toISOString(),
 		reason: change.reason,
 		updatedBy: change.actor,
 		revision: state.revision + 1,

@@ -35,9 +35,13 @@ export function applyAction(
 	reason?: string,
 ): ActionResult {
 	const at = new Date(now).toISOString();
-	const to = (patch: Partial<RolloutState>, defaultReason: string): ActionResult => ({
+	const to = (
+		patch: Partial<RolloutState>,
+		defaultReason: string,
+		keepSince = false,
+	): ActionResult => ({
 		ok: true,
-		next: advance(state, patch, { reason: reason ?? defaultReason, actor, now }),
+		next: advance(state, patch, { reason: reason ?? defaultReason, actor, now, keepSince }),
 	});
 	const refuse = (what: string): ActionResult => ({
 		ok: false,
@@ -87,9 +91,11 @@ export function applyAction(
 					ok: false,
 					error: `the next step (${target} %) needs no approval (canary.approvalBefore: [${spec.canary.approvalBefore.join(", ")}])`,
 				};
+			// The step goes on: its bake time and request counts still count toward it.
 			return to(
 				{ approved: target, pausedFrom: state.pausedFrom },
 				`approved by an operator: going to ${target} % once the guardrails pass`,
+				true,
 			);
 		}
 		case "promote": {

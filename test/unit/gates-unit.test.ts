@@ -169,6 +169,14 @@ describe("the approve action", () => {
 		});
 	});
 
+	it("keeps the step's since: its bake time and request counts go on after an approval", () => {
+		const state = running(5, 1);
+		const result = approve(state);
+		if (!result.ok) throw new Error("approve refused");
+		expect(state.since).toBeDefined();
+		expect(result.next.since).toBe(state.since);
+	});
+
 	it("refuses when the next step needs no approval, in an A/B test, or after the end", () => {
 		expect(approve(running(1, 0))).toMatchObject({
 			ok: false,
